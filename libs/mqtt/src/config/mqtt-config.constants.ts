@@ -1,0 +1,258 @@
+import type { MqttCertReqs, MqttConfigInput } from '../interfaces/mqtt-config.interface';
+
+/** Name of one of the `MQTT_*` configuration keys. */
+export type MqttConfigKey = keyof MqttConfigInput;
+
+/** One row of the configuration key table (it also drives the README table). */
+export interface MqttConfigKeyInfo {
+  /** The default in the key's own unit, or `undefined` when the key has no default. */
+  readonly default: string | number | boolean | undefined;
+  /** What happens when the key is unset, for keys without a plain default value. */
+  readonly whenUnset?: string;
+  /** One-line description for the README. */
+  readonly description: string;
+  /** The value is trimmed of surrounding white space before use. */
+  readonly trimmed: boolean;
+  /** The value is a secret: never printed, logged or put in an error message. */
+  readonly secret?: boolean;
+}
+
+/** Whole-number ranges (inclusive), in the key's own unit. */
+export const MQTT_INT_RANGES = Object.freeze({
+  MQTT_BROKER_PORT: [1, 65535],
+  MQTT_KEEPALIVE: [0, 65535],
+  MQTT_LAST_WILL_QOS: [0, 2],
+  MQTT_CONNECTION_TIMEOUT: [1, 3600],
+  MQTT_RECONNECT_PERIOD: [0, 86400],
+  MQTT_SHUTDOWN_TIMEOUT: [0, 3600],
+} as const satisfies Partial<Record<MqttConfigKey, readonly [number, number]>>);
+
+/** Accepted values of `MQTT_TRANSPORT` (case-insensitive). */
+export const MQTT_TRANSPORTS = Object.freeze(['tcp', 'websockets'] as const);
+/** A transport, as `MQTT_TRANSPORT` names it. */
+export type MqttTransport = (typeof MQTT_TRANSPORTS)[number];
+
+/** URL schemes accepted in `MQTT_BROKER_URL`, with the port each one implies. */
+export const MQTT_SCHEME_PORTS = Object.freeze({
+  mqtt: 1883,
+  mqtts: 8883,
+  ws: 80,
+  wss: 443,
+} as const);
+/** A broker URL scheme. */
+export type MqttScheme = keyof typeof MQTT_SCHEME_PORTS;
+
+/** Prefix of generated client ids; 12 random hex characters follow it. */
+export const MQTT_CLIENT_ID_PREFIX = 'nestjs-mqtt-';
+/** Longest UTF-8 string MQTT can carry (client id, topic, will payload): 65535 bytes. */
+export const MQTT_MAX_STRING_BYTES = 65535;
+/** Longest client id an MQTT 3.1 broker has to accept. */
+export const MQTT_V31_MAX_CLIENT_ID_LENGTH = 23;
+
+/** Accepted names of `MQTT_TLS_CERT_REQS`, with Python's `ssl` numbers. */
+export const MQTT_CERT_REQS_NUMBERS = Object.freeze({
+  CERT_NONE: 0,
+  CERT_OPTIONAL: 1,
+  CERT_REQUIRED: 2,
+} as const satisfies Record<MqttCertReqs, number>);
+
+/** Keys only read when TLS is on. */
+export const MQTT_TLS_KEYS = Object.freeze([
+  'MQTT_TLS_CA_CERTS',
+  'MQTT_TLS_CERTFILE',
+  'MQTT_TLS_KEYFILE',
+  'MQTT_TLS_CERT_REQS',
+  'MQTT_TLS_VERSION',
+  'MQTT_TLS_CIPHERS',
+  'MQTT_TLS_INSECURE',
+] as const satisfies readonly MqttConfigKey[]);
+
+/** Keys that describe the last will, other than its topic. */
+export const MQTT_WILL_KEYS = Object.freeze([
+  'MQTT_LAST_WILL_MESSAGE',
+  'MQTT_LAST_WILL_QOS',
+  'MQTT_LAST_WILL_RETAIN',
+] as const satisfies readonly MqttConfigKey[]);
+
+/** Keys that Flask-MQTT once had and that are now ignored, with the key to use instead. */
+export const MQTT_REMOVED_KEYS = Object.freeze({
+  MQTT_REFRESH_TIME: 'MQTT_RECONNECT_PERIOD',
+} as const satisfies Record<string, MqttConfigKey>);
+
+/**
+ * Every `MQTT_*` key, in README order, with its default. Numbers are in the key's
+ * own unit (seconds for the timeouts).
+ */
+export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
+  MQTT_CLIENT_ID: {
+    default: undefined,
+    whenUnset: 'a random id: `nestjs-mqtt-` and 12 hex characters',
+    description: 'Client id the broker sees; kept exactly as given (at most 65535 bytes).',
+    trimmed: false,
+  },
+  MQTT_BROKER_URL: {
+    default: 'localhost',
+    description:
+      'Host name, IPv4 or [IPv6] address, or a URL mqtt://, mqtts://, ws:// or wss:// (the scheme sets transport, TLS, port and websocket path).',
+    trimmed: true,
+  },
+  MQTT_BROKER_PORT: {
+    default: 1883,
+    whenUnset: "the URL's port, else the scheme's port (1883, 8883, 80, 443), else 1883",
+    description: 'Broker port, 1-65535.',
+    trimmed: true,
+  },
+  MQTT_USERNAME: {
+    default: undefined,
+    whenUnset: 'no authentication',
+    description: 'User name.',
+    trimmed: false,
+  },
+  MQTT_PASSWORD: {
+    default: undefined,
+    whenUnset: 'no password',
+    description: 'Password; needs MQTT_USERNAME on MQTT 3.x. Never printed.',
+    trimmed: false,
+    secret: true,
+  },
+  MQTT_KEEPALIVE: {
+    default: 60,
+    description: 'Keepalive in seconds, 0-65535 (0: off).',
+    trimmed: true,
+  },
+  MQTT_TLS_ENABLED: {
+    default: false,
+    description: 'Connect with TLS (implied by mqtts:// and wss:// URLs).',
+    trimmed: true,
+  },
+  MQTT_TLS_CA_CERTS: {
+    default: undefined,
+    whenUnset: "the system trust store (Node's CA list)",
+    description: 'Path of the CA bundle (PEM).',
+    trimmed: true,
+  },
+  MQTT_TLS_CERTFILE: {
+    default: undefined,
+    whenUnset: 'no client certificate',
+    description: 'Path of the client certificate (PEM); needs MQTT_TLS_KEYFILE.',
+    trimmed: true,
+  },
+  MQTT_TLS_KEYFILE: {
+    default: undefined,
+    whenUnset: 'no client key',
+    description: 'Path of the client private key (PEM); needs MQTT_TLS_CERTFILE.',
+    trimmed: true,
+  },
+  MQTT_TLS_CERT_REQS: {
+    default: 'CERT_REQUIRED',
+    description:
+      'CERT_REQUIRED, CERT_OPTIONAL (same as required for a client) or CERT_NONE (no verification).',
+    trimmed: true,
+  },
+  MQTT_TLS_VERSION: {
+    default: undefined,
+    whenUnset: "Node's secure default (TLS 1.2 or newer)",
+    description: 'Pin one TLS version: TLSv1.2, TLSv1.3 (TLSv1 and TLSv1.1 are insecure).',
+    trimmed: true,
+  },
+  MQTT_TLS_CIPHERS: {
+    default: undefined,
+    whenUnset: "Node's default cipher list",
+    description: 'OpenSSL cipher list.',
+    trimmed: true,
+  },
+  MQTT_TLS_INSECURE: {
+    default: false,
+    description: "Skip the check of the broker's host name against its certificate (unsafe).",
+    trimmed: true,
+  },
+  MQTT_LAST_WILL_TOPIC: {
+    default: undefined,
+    whenUnset: 'no last will',
+    description: 'Topic of the last will (no wildcards).',
+    trimmed: false,
+  },
+  MQTT_LAST_WILL_MESSAGE: {
+    default: '',
+    description: 'Payload of the will; a number is sent as its decimal text.',
+    trimmed: false,
+  },
+  MQTT_LAST_WILL_QOS: {
+    default: 0,
+    description: 'QoS of the will, 0-2.',
+    trimmed: true,
+  },
+  MQTT_LAST_WILL_RETAIN: {
+    default: false,
+    description: 'Retain the will.',
+    trimmed: true,
+  },
+  MQTT_TRANSPORT: {
+    default: 'tcp',
+    description: "'tcp' or 'websockets'.",
+    trimmed: true,
+  },
+  MQTT_PROTOCOL_VERSION: {
+    default: 'MQTTv311',
+    description: 'MQTTv31, MQTTv311 or MQTTv5 (or 3, 4, 5).',
+    trimmed: true,
+  },
+  MQTT_CLEAN_SESSION: {
+    default: true,
+    description: 'Start a clean session.',
+    trimmed: true,
+  },
+  MQTT_CONNECTION_TIMEOUT: {
+    default: 5,
+    description: "Seconds to wait for the broker's CONNACK, 1-3600.",
+    trimmed: true,
+  },
+  MQTT_RECONNECT_PERIOD: {
+    default: 1,
+    description: 'Seconds between reconnect attempts, 0-86400 (0: never reconnect).',
+    trimmed: true,
+  },
+  MQTT_WS_PATH: {
+    default: '/mqtt',
+    description: 'Path of the websocket endpoint (ws/wss only).',
+    trimmed: true,
+  },
+  MQTT_CONNECT_IN_BACKGROUND: {
+    default: false,
+    description:
+      'Start the app even when the broker cannot be reached, and connect in the background.',
+    trimmed: true,
+  },
+  MQTT_SHARED_GROUP: {
+    default: undefined,
+    whenUnset: 'no shared subscriptions',
+    description: 'Shared-subscription group for every @Subscribe handler without its own `share`.',
+    trimmed: false,
+  },
+  MQTT_DEAD_LETTER_TOPIC: {
+    default: undefined,
+    whenUnset: 'failed messages are only logged',
+    description: 'Topic to which a message whose handler failed is republished.',
+    trimmed: false,
+  },
+  MQTT_SHUTDOWN_TIMEOUT: {
+    default: 10,
+    description: 'Seconds `app.close()` waits for in-flight handlers, 0-3600.',
+    trimmed: true,
+  },
+} as const satisfies Record<MqttConfigKey, MqttConfigKeyInfo>);
+
+/** Every `MQTT_*` key this library reads, in README order. */
+export const MQTT_CONFIG_KEYS: readonly MqttConfigKey[] = Object.freeze(
+  Object.keys(MQTT_CONFIG_KEY_TABLE) as MqttConfigKey[],
+);
+
+/** Prefix shared by every configuration key; other keys are ignored. */
+export const MQTT_KEY_PREFIX = 'MQTT_';
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const inner of Object.values(value)) {
+    if (inner !== null && typeof inner === 'object') deepFreeze(inner as object);
+  }
+  return Object.freeze(value);
+}

@@ -1,0 +1,340 @@
+import { isIPv4, isIPv6 } from 'node:net';
+import type { MqttCertReqs, MqttTlsVersion } from '../interfaces/mqtt-config.interface';
+import {
+  MQTT_CERT_REQS_NUMBERS,
+  MQTT_MAX_STRING_BYTES,
+  MQTT_SCHEME_PORTS,
+  type MqttScheme,
+} from './mqtt-config.constants';
+import * as messages from './mqtt-config.messages';
+
+/**
+ * Outcome of reading one configuration value: its native form (`undefined` when
+ * the key is unset), or the sentence that says what is wrong.
+ */
+export type MqttValueResult<T> =
+  | { readonly ok: true; readonly value: T | undefined }
+  | { readonly ok: false; readonly message: string };
+
+/**
+ * Reads one configuration value given as an env string or a native value. Every
+ * parser treats `undefined`, `null`, `''` and white space only as unset.
+ */
+export type MqttValueParser<T = unknown> = (key: string, raw: unknown) => MqttValueResult<T>;
+
+/** `MQTT_TLS_VERSION` once read: a version, or `'TLS'` for "negotiate, pin nothing". */
+export type MqttTlsVersionSetting = MqttTlsVersion | 'TLS';
+
+/** Where `MQTT_BROKER_URL` points. */
+export interface MqttBrokerAddress {
+  /** The scheme, when a URL (not a bare host) was given. */
+  readonly scheme?: MqttScheme;
+  /** Host name or IP address; IPv6 without brackets. */
+  readonly host: string;
+  /** The port written in the URL. */
+  readonly port?: number;
+  /** The path written in a ws:// or wss:// URL. */
+  readonly path?: string;
+}
+
+/** True for `undefined`, `null`, and strings that are empty or white space only. */
+export function isUnset(raw: unknown): boolean {
+  return raw === undefined || raw === null || (typeof raw === 'string' && raw.trim() === '');
+}
+
+const ok = <T>(value: T | undefined): MqttValueResult<T> => ({ ok: true, value });
+const fail = <T>(message: string): MqttValueResult<T> => ({ ok: false, message });
+const UNSET = { ok: true, value: undefined } as const;
+
+const TRUE_WORDS = ['true', '1', 'yes'];
+const FALSE_WORDS = ['false', '0', 'no'];
+
+/** A boolean: `true`/`false`, or the strings true/false, 1/0, yes/no in any case. */
+export function envBoolean(): MqttValueParser<boolean> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw === 'boolean') return ok(raw);
+    if (typeof raw === 'string') {
+      const word = raw.trim().toLowerCase();
+      if (TRUE_WORDS.includes(word)) return ok(true);
+      if (FALSE_WORDS.includes(word)) return ok(false);
+    }
+    return fail(messages.notBoolean(key, raw));
+  };
+}
+
+/** A whole number from `min` to `max`: a native integer or a string of decimal digits. */
+export function envInt(min: number, max: number): MqttValueParser<number> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    let value: number | undefined;
+    if (typeof raw === 'number') value = raw;
+    else if (typeof raw === 'string' && /^[+-]?\d+$/.test(raw.trim())) value = Number(raw.trim());
+    if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
+      return fail(messages.notWholeNumber(key, min, max, raw));
+    }
+    return ok(value);
+  };
+}
+
+/** One of a fixed list of strings, in any case; gives the listed spelling. */
+export function oneOf<T extends string>(allowed: readonly T[]): MqttValueParser<T> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw === 'string') {
+      const word = raw.trim().toLowerCase();
+      const found = allowed.find((a) => a.toLowerCase() === word);
+      if (found !== undefined) return ok(found);
+    }
+    return fail(messages.notOneOf(key, allowed, raw));
+  };
+}
+
+/** Options of {@link text}. */
+export interface MqttTextOptions {
+  /** Trim surrounding white space. @default false */
+  readonly trim?: boolean;
+  /** Never show the value in a message. @default false */
+  readonly secret?: boolean;
+  /** Longest value in UTF-8 bytes. @default no limit */
+  readonly maxBytes?: number;
+}
+
+/** A string, trimmed or kept exactly as given. */
+export function text(options: MqttTextOptions = {}): MqttValueParser<string> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw !== 'string') return fail(messages.notString(key, raw, options.secret));
+    const value = options.trim ? raw.trim() : raw;
+    if (options.maxBytes !== undefined && !options.secret) {
+      const bytes = Buffer.byteLength(value, 'utf8');
+      if (bytes > options.maxBytes)
+        return fail(messages.tooLong(key, bytes, options.maxBytes, value));
+    }
+    return ok(value);
+  };
+}
+
+const PROTOCOL_VERSIONS: Readonly<Record<string, 3 | 4 | 5>> = Object.freeze({
+  mqttv31: 3,
+  mqttv311: 4,
+  mqttv5: 5,
+  '3': 3,
+  '4': 4,
+  '5': 5,
+});
+
+/** `MQTT_PROTOCOL_VERSION`: MQTTv31, MQTTv311, MQTTv5 (any case) or 3, 4, 5. */
+export function protocolVersion(): MqttValueParser<3 | 4 | 5> {
+  return (_key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw === 'string' || typeof raw === 'number') {
+      const version = PROTOCOL_VERSIONS[String(raw).trim().toLowerCase()];
+      if (version !== undefined) return ok(version);
+    }
+    return fail(messages.invalidProtocolVersion(raw));
+  };
+}
+
+/** `MQTT_TLS_CERT_REQS`: CERT_REQUIRED, CERT_OPTIONAL, CERT_NONE (any case, `ssl.` prefix allowed) or 2, 1, 0. */
+export function certReqs(): MqttValueParser<MqttCertReqs> {
+  return (_key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw === 'string' || typeof raw === 'number') {
+      const word = String(raw)
+        .trim()
+        .toUpperCase()
+        .replace(/^SSL\./, '');
+      for (const [name, number] of Object.entries(MQTT_CERT_REQS_NUMBERS)) {
+        if (word === name || word === String(number)) return ok(name as MqttCertReqs);
+      }
+    }
+    return fail(messages.invalidCertReqs(raw));
+  };
+}
+
+const TLS_VERSIONS: Readonly<Record<string, MqttTlsVersionSetting>> = Object.freeze({
+  TLSV1: 'TLSv1',
+  'TLSV1.0': 'TLSv1',
+  'TLSV1.1': 'TLSv1.1',
+  'TLSV1.2': 'TLSv1.2',
+  'TLSV1.3': 'TLSv1.3',
+  PROTOCOL_TLSV1: 'TLSv1',
+  PROTOCOL_TLSV1_1: 'TLSv1.1',
+  PROTOCOL_TLSV1_2: 'TLSv1.2',
+  PROTOCOL_TLSV1_3: 'TLSv1.3',
+  TLS: 'TLS',
+  PROTOCOL_TLS: 'TLS',
+  PROTOCOL_TLS_CLIENT: 'TLS',
+  // Python's old alias of PROTOCOL_TLS: "the highest version both sides support".
+  PROTOCOL_SSLV23: 'TLS',
+});
+
+/**
+ * `MQTT_TLS_VERSION`: TLSv1, TLSv1.1, TLSv1.2, TLSv1.3, Python's `PROTOCOL_TLSv1_2` and
+ * the like (any case, `ssl.` prefix allowed), or PROTOCOL_TLS / PROTOCOL_TLS_CLIENT /
+ * TLS, which pin no version (`'TLS'`).
+ */
+export function tlsVersion(): MqttValueParser<MqttTlsVersionSetting> {
+  return (_key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw === 'string') {
+      const word = raw
+        .trim()
+        .toUpperCase()
+        .replace(/^SSL\./, '');
+      const version = TLS_VERSIONS[word];
+      if (version !== undefined) return ok(version);
+      if (/^(PROTOCOL_)?SSLV[23]$/.test(word)) return fail(messages.sslVersionUnsupported(raw));
+    }
+    return fail(messages.invalidTlsVersion(raw));
+  };
+}
+
+function checkUtf8(key: string, value: string): MqttValueResult<string> {
+  if (value.includes('\u0000')) return fail(messages.hasNulCharacter(key, value));
+  const bytes = Buffer.byteLength(value, 'utf8');
+  if (bytes > MQTT_MAX_STRING_BYTES) {
+    return fail(messages.tooLong(key, bytes, MQTT_MAX_STRING_BYTES, value));
+  }
+  return ok(value);
+}
+
+/** A topic name one can publish to: no `+` or `#`, no NUL, at most 65535 bytes. Not trimmed. */
+export function topicName(): MqttValueParser<string> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw !== 'string') return fail(messages.notString(key, raw));
+    if (/[+#]/.test(raw)) return fail(messages.topicHasWildcard(key, raw));
+    return checkUtf8(key, raw);
+  };
+}
+
+/** A shared-subscription group name: no `/`, `+` or `#`, no NUL. Not trimmed. */
+export function sharedGroup(): MqttValueParser<string> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw !== 'string') return fail(messages.notString(key, raw));
+    if (/[/+#]/.test(raw)) return fail(messages.invalidSharedGroup(raw));
+    return checkUtf8(key, raw);
+  };
+}
+
+/** A websocket path: starts with `/`, no white space. Trimmed. */
+export function wsPath(): MqttValueParser<string> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw !== 'string') return fail(messages.notString(key, raw));
+    const value = raw.trim();
+    if (!value.startsWith('/') || /\s/.test(value)) return fail(messages.invalidWsPath(raw));
+    return ok(value);
+  };
+}
+
+/** The will payload: a string (not trimmed), a finite number or a Buffer; at most 65535 bytes. */
+export function willPayload(): MqttValueParser<string | number | Buffer> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    let bytes: number;
+    if (typeof raw === 'string') bytes = Buffer.byteLength(raw, 'utf8');
+    else if (typeof raw === 'number' && Number.isFinite(raw)) bytes = String(raw).length;
+    else if (Buffer.isBuffer(raw)) bytes = raw.length;
+    else return fail(messages.invalidWillPayload(raw));
+    if (bytes > MQTT_MAX_STRING_BYTES) {
+      return fail(messages.tooLong(key, bytes, MQTT_MAX_STRING_BYTES, raw));
+    }
+    return ok(raw);
+  };
+}
+
+/** `MQTT_BROKER_URL`: checks the syntax and gives the trimmed string (see {@link parseBrokerAddress}). */
+export function brokerUrl(): MqttValueParser<string> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    if (typeof raw !== 'string') return fail(messages.notString(key, raw));
+    const address = parseBrokerAddress(raw);
+    return address.ok ? ok(raw.trim()) : fail(address.message);
+  };
+}
+
+const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s;
+const LABEL = '[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?';
+const HOSTNAME_RE = new RegExp(`^${LABEL}(?:\\.${LABEL})*\\.?$`);
+
+function isHostName(host: string): boolean {
+  if (host.length > 253) return false;
+  if (/^[\d.]+$/.test(host)) return isIPv4(host);
+  return HOSTNAME_RE.test(host);
+}
+
+/**
+ * Reads `MQTT_BROKER_URL`: a bare host name, IPv4 address or IPv6 address (with or
+ * without brackets), or a URL `scheme://host[:port][/path]` with scheme mqtt, mqtts,
+ * ws or wss. User info (`user:secret@`) is refused, and never shown: everything up to
+ * the last `@` is replaced by `***` in the message.
+ */
+export function parseBrokerAddress(raw: string): MqttValueResult<MqttBrokerAddress> {
+  const value = raw.trim();
+  const match = SCHEME_RE.exec(value);
+  const schemeText = match?.[1]?.toLowerCase();
+  const rest = match ? match[2] : value;
+
+  const at = rest.lastIndexOf('@');
+  if (at >= 0) {
+    const shown = `${match ? `${match[1]}://` : ''}***${rest.slice(at)}`;
+    return fail(messages.brokerUrlCredentials(shown));
+  }
+  if (schemeText !== undefined && !(schemeText in MQTT_SCHEME_PORTS)) {
+    return fail(messages.brokerUrlScheme(schemeText, value));
+  }
+  const scheme = schemeText as MqttScheme | undefined;
+  if (/\s/.test(value)) return fail(messages.brokerUrlInvalid(value));
+
+  const cut = rest.search(/[/?#\\]/);
+  const authority = cut < 0 ? rest : rest.slice(0, cut);
+  const tail = cut < 0 ? '' : rest.slice(cut);
+
+  if (scheme === undefined) {
+    if (tail === '' && isIPv6(authority)) return ok({ host: authority });
+    if (tail !== '') return fail(messages.brokerUrlInvalid(value));
+  }
+  if (/[?#]/.test(tail)) return fail(messages.brokerUrlQuery(value));
+  if (tail.includes('\\')) return fail(messages.brokerUrlInvalid(value));
+
+  let host: string;
+  let portText: string | undefined;
+  const bracketed = /^\[([^\]]*)\](?::(.*))?$/.exec(authority);
+  if (bracketed) {
+    host = bracketed[1];
+    portText = bracketed[2];
+    if (!isIPv6(host)) return fail(messages.brokerUrlInvalid(value));
+  } else {
+    const parts = authority.split(':');
+    if (parts.length > 2) return fail(messages.brokerUrlInvalid(value));
+    host = parts[0];
+    portText = parts[1];
+    if (!isHostName(host)) return fail(messages.brokerUrlInvalid(value));
+  }
+
+  let port: number | undefined;
+  if (portText !== undefined) {
+    const number = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
+    const valid = number >= 1 && number <= 65535;
+    if (scheme === undefined) {
+      return fail(
+        valid
+          ? messages.brokerUrlPortWithoutScheme(value, bracketed ? `[${host}]` : host, portText)
+          : messages.brokerUrlInvalid(value),
+      );
+    }
+    if (!valid) return fail(messages.brokerUrlPort(value));
+    port = number;
+  }
+
+  let path: string | undefined;
+  if (tail !== '') {
+    if (scheme === 'ws' || scheme === 'wss') path = tail;
+    else if (tail !== '/') return fail(messages.brokerUrlPath(tail, value));
+  }
+  return ok({ scheme, host, port, path });
+}

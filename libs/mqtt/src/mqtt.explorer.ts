@@ -1,0 +1,288 @@
+import {
+  Injectable,
+  Logger,
+  type OnModuleDestroy,
+  type OnModuleInit,
+  type Type,
+} from '@nestjs/common';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
+import { plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import type { Subscription } from 'rxjs';
+import { MqttParamType, type MqttArgsMetadata } from './decorators/params.decorator';
+import type { MqttEventType } from './decorators/on-mqtt-event.decorator';
+import type { MqttSubscribeMetadata } from './decorators/subscribe.decorator';
+import { MqttPayloadError } from './errors/mqtt-payload.error';
+import { MqttSubscribeError } from './errors/mqtt-subscribe.error';
+import type { MqttMessage } from './interfaces/mqtt-message.interface';
+import { MqttContext } from './mqtt.context';
+import {
+  MQTT_ARGS_METADATA,
+  MQTT_CONTEXT_TYPE,
+  MQTT_EVENT_METADATA,
+  MQTT_LOGGER_CONTEXT,
+  MQTT_SUBSCRIBE_METADATA,
+} from './mqtt.constants';
+import * as messages from './mqtt.messages';
+import { MqttService } from './mqtt.service';
+import { decodePayload } from './utils/payload.utils';
+import { parseFilter } from './utils/topic.utils';
+
+type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/** Resolves handler arguments from the `[payload, MqttContext]` pair each call gets. */
+const paramsFactory = {
+  exchangeKeyForValue(type: number, key: unknown, args: [Buffer, MqttContext]): unknown {
+    const data = typeof key === 'string' ? key : undefined;
+    const ctx = args[1];
+    const message = ctx.message;
+    switch (type as MqttParamType) {
+      case MqttParamType.PAYLOAD: {
+        const payload = ctx.getPayload();
+        return data === undefined ? payload : (payload as Record<string, unknown> | null)?.[data];
+      }
+      case MqttParamType.RAW_PAYLOAD:
+        return message.payload;
+      case MqttParamType.TOPIC:
+        return message.topic;
+      case MqttParamType.TOPIC_PARAM:
+        return data === undefined ? undefined : message.params[data];
+      case MqttParamType.TOPIC_PARAMS:
+        return message.params;
+      case MqttParamType.PACKET:
+        return message.packet;
+      case MqttParamType.MESSAGE:
+        return message;
+      case MqttParamType.USER_PROPERTIES: {
+        const props = ctx.getUserProperties();
+        return data === undefined ? props : props[data];
+      }
+      case MqttParamType.PROPERTIES: {
+        const props = (message.packet.properties ?? {}) as Record<string, unknown>;
+        return data === undefined ? props : props[data];
+      }
+      default:
+        return undefined;
+    }
+  },
+};
+
+/** The arguments of a method with no parameter decorators: `(payload: Buffer, topic, packet)`. */
+const DEFAULT_ARGS: MqttArgsMetadata = {
+  [`${MqttParamType.RAW_PAYLOAD}:0`]: { index: 0, pipes: [] },
+  [`${MqttParamType.TOPIC}:1`]: { index: 1, pipes: [] },
+  [`${MqttParamType.PACKET}:2`]: { index: 2, pipes: [] },
+};
+
+/**
+ * Finds `@Subscribe()` and `@OnMqttEvent()` methods on providers and controllers at startup and
+ * registers them with the service, through Nest's context creator so pipes, guards, interceptors
+ * and exception filters apply as on HTTP routes.
+ */
+@Injectable()
+export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
+  private readonly logger = new Logger(MQTT_LOGGER_CONTEXT);
+  private readonly eventSubscriptions: Subscription[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly contextCreator: ExternalContextCreator,
+    private readonly mqtt: MqttService,
+  ) {}
+
+  /** @internal */
+  onModuleInit(): void {
+    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    for (const wrapper of wrappers) this.exploreWrapper(wrapper);
+  }
+
+  /** @internal */
+  onModuleDestroy(): void {
+    for (const s of this.eventSubscriptions) s.unsubscribe();
+  }
+
+  private exploreWrapper(wrapper: InstanceWrapper): void {
+    const { instance } = wrapper;
+    if (!instance || typeof instance !== 'object') return;
+    const prototype = Object.getPrototypeOf(instance) as object | null;
+    if (!prototype) return;
+    for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+      const method = (prototype as Record<string, unknown>)[methodName];
+      if (typeof method !== 'function') continue;
+      const subscribes: MqttSubscribeMetadata[] | undefined = Reflect.getMetadata(
+        MQTT_SUBSCRIBE_METADATA,
+        method,
+      );
+      const events: MqttEventType[] | undefined = Reflect.getMetadata(MQTT_EVENT_METADATA, method);
+      if (!subscribes && !events) continue;
+      const name = `${(instance as object).constructor.name}.${methodName}`;
+      if (!wrapper.isDependencyTreeStatic()) {
+        this.logger.warn(messages.REQUEST_SCOPED(name));
+        continue;
+      }
+      if (subscribes) this.registerSubscriber(instance, methodName, name, subscribes);
+      if (events) this.registerEventListener(instance, methodName, name, events);
+    }
+  }
+
+  private registerSubscriber(
+    instance: object,
+    methodName: string,
+    name: string,
+    subscribes: MqttSubscribeMetadata[],
+  ): void {
+    const ctor = instance.constructor;
+    let args: MqttArgsMetadata | undefined = Reflect.getMetadata(
+      MQTT_ARGS_METADATA,
+      ctor,
+      methodName,
+    );
+    if (!args || Object.keys(args).length === 0) {
+      args = DEFAULT_ARGS;
+      Reflect.defineMetadata(MQTT_ARGS_METADATA, args, ctor, methodName);
+    }
+    this.checkTopicParams(name, subscribes, args);
+
+    const paramTypes: unknown[] =
+      Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(instance), methodName) ?? [];
+    const payloadArg = Object.values(args).find((_, i) =>
+      Object.keys(args)[i].startsWith(`${MqttParamType.PAYLOAD}:`),
+    );
+    const decoder = payloadDecoder(payloadArg ? paramTypes[payloadArg.index] : undefined);
+
+    const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
+    const call = this.contextCreator.create(
+      instance,
+      method,
+      methodName,
+      MQTT_ARGS_METADATA,
+      paramsFactory,
+      undefined,
+      undefined,
+      { guards: true, interceptors: true, filters: true },
+      MQTT_CONTEXT_TYPE,
+    ) as (payload: Buffer, ctx: MqttContext) => unknown;
+    const invoke = (message: MqttMessage) =>
+      call(message.payload, new MqttContext(message, decoder));
+
+    // Each distinct option set is one registration; filters of one @Subscribe share it.
+    for (const { filters, options } of subscribes) {
+      this.mqtt.registerHandler({ name, filters, options, invoke });
+    }
+  }
+
+  private checkTopicParams(
+    name: string,
+    subscribes: MqttSubscribeMetadata[],
+    args: MqttArgsMetadata,
+  ): void {
+    const keys = Object.keys(args);
+    const readsAll = keys.some((k) => k.startsWith(`${MqttParamType.TOPIC_PARAMS}:`));
+    const read = new Set(
+      keys
+        .filter((k) => k.startsWith(`${MqttParamType.TOPIC_PARAM}:`))
+        .map((k) => args[k].data)
+        .filter((d): d is string => d !== undefined),
+    );
+    const named = new Set<string>();
+    for (const { filters } of subscribes) {
+      for (const filter of filters) {
+        let params;
+        try {
+          params = parseFilter(filter).params;
+        } catch (error) {
+          throw new MqttSubscribeError(
+            messages.INVALID_FILTER(name, filter, (error as Error).message),
+          );
+        }
+        for (const p of params) {
+          named.add(p.name);
+          if (!readsAll && !read.has(p.name)) {
+            throw new MqttSubscribeError(messages.UNUSED_TOPIC_PARAM(name, filter, p.name));
+          }
+        }
+      }
+    }
+    for (const param of read) {
+      if (!named.has(param))
+        throw new MqttSubscribeError(messages.PARAM_NOT_IN_FILTER(name, param));
+    }
+  }
+
+  private registerEventListener(
+    instance: object,
+    methodName: string,
+    name: string,
+    types: MqttEventType[],
+  ): void {
+    const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
+    const wanted = new Set(types);
+    this.eventSubscriptions.push(
+      this.mqtt.events$.subscribe((event) => {
+        if (!wanted.has(event.type)) return;
+        try {
+          const result = method.call(instance, event);
+          if (result instanceof Promise) {
+            result.catch((error: unknown) => this.listenerFailed(name, event.type, error));
+          }
+        } catch (error) {
+          this.listenerFailed(name, event.type, error);
+        }
+      }),
+    );
+  }
+
+  private listenerFailed(name: string, type: string, error: unknown): void {
+    // Not through the 'log' event, so a failing @OnMqttLog listener cannot loop.
+    this.logger.error(
+      `Listener ${name} for "${type}" failed: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+/** Picks the payload decoding from the `@Payload()` parameter's declared type. */
+function payloadDecoder(metatype: unknown): (payload: Buffer) => unknown {
+  if (metatype === Buffer) return (p) => p;
+  if (metatype === String) return (p) => p.toString('utf8');
+  if (
+    typeof metatype !== 'function' ||
+    metatype === Object ||
+    metatype === Array ||
+    metatype === Number ||
+    metatype === Boolean
+  ) {
+    return decodePayload;
+  }
+  const cls = metatype as Type<object>;
+  return (payload) => {
+    let json: unknown;
+    try {
+      json = JSON.parse(payload.toString('utf8'));
+    } catch {
+      throw new MqttPayloadError(messages.PAYLOAD_NOT_JSON(cls.name));
+    }
+    if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+      throw new MqttPayloadError(
+        messages.PAYLOAD_INVALID(`expected a JSON object for ${cls.name}`),
+      );
+    }
+    const instance = plainToInstance(cls, json);
+    const errors = validateSync(instance, { forbidUnknownValues: false });
+    if (errors.length > 0) {
+      throw new MqttPayloadError(messages.PAYLOAD_INVALID(formatErrors(errors)));
+    }
+    return instance;
+  };
+}
+
+function formatErrors(errors: ValidationError[], prefix = ''): string {
+  return errors
+    .flatMap((e) => {
+      const path = `${prefix}${e.property}`;
+      const own = Object.values(e.constraints ?? {}).map((c) => `${path}: ${c}`);
+      const nested = e.children?.length ? [formatErrors(e.children, `${path}.`)] : [];
+      return [...own, ...nested];
+    })
+    .join('; ');
+}

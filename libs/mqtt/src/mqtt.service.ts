@@ -1,0 +1,586 @@
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import { BehaviorSubject, Subject, type Observable } from 'rxjs';
+import { toMqttConnectOptions } from './config/mqtt-client-options';
+import { MQTT_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
+import * as messages from './mqtt.messages';
+import { MqttConnectionError } from './errors/mqtt-connection.error';
+import { MqttPublishError } from './errors/mqtt-publish.error';
+import { MqttSubscribeError } from './errors/mqtt-subscribe.error';
+import type { MqttConfig } from './interfaces/mqtt-config.interface';
+import type { MqttMessage } from './interfaces/mqtt-message.interface';
+import type { MqttModuleOptions } from './interfaces/mqtt-module-options.interface';
+import type {
+  MqttConnectionState,
+  MqttEvent,
+  MqttPublishOptions,
+  MqttRequestOptions,
+  MqttSubscription,
+} from './interfaces/mqtt-service.interface';
+import type { MqttQos, MqttSubscribeOptions } from './interfaces/subscribe-options.interface';
+import {
+  MqttRouter,
+  type MqttBrokerSubscription,
+  type MqttDispatchListener,
+  type RoutedHandler,
+} from './mqtt.router';
+import { encodePayload, previewPayload, type MqttPayload } from './utils/payload.utils';
+import { topicNameProblem } from './utils/topic.utils';
+
+/** Connection refusal reasons of MQTT 3.1.1 (CONNACK return codes 1-5). */
+const V3_REFUSALS: Record<number, string> = {
+  1: 'unacceptable protocol version',
+  2: 'client identifier rejected',
+  3: 'server unavailable',
+  4: 'bad user name or password',
+  5: 'not authorized',
+};
+const NETWORK_ERRORS = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+]);
+
+/**
+ * The one owner of the broker connection: connects at bootstrap, publishes, subscribes at
+ * runtime, reports the connection, and closes cleanly on `app.close()`.
+ */
+@Injectable()
+export class MqttService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(MQTT_LOGGER_CONTEXT);
+  private readonly mqttClient: MqttClient;
+  private readonly url: string;
+  private readonly hostPort: string;
+  private readonly stateSubject = new BehaviorSubject<MqttConnectionState>('idle');
+  private readonly eventSubject = new Subject<MqttEvent>();
+  private reconnectAttempts = 0;
+  private everConnected = false;
+  private closing = false;
+  private readonly pendingRequests = new Map<
+    string,
+    { resolve: (value: MqttMessage) => void; reject: (error: Error) => void }
+  >();
+  private replyTopic?: string;
+  private replySubscription?: Promise<unknown>;
+
+  constructor(
+    @Inject(MQTT_CONFIG) private readonly config: MqttConfig,
+    @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
+    private readonly router: MqttRouter,
+  ) {
+    const { url, options: derived } = toMqttConnectOptions(config);
+    this.url = url;
+    this.hostPort = `${config.host}:${config.port}`;
+    const clientOptions: IClientOptions = {
+      ...derived,
+      ...options.clientOptions,
+      manualConnect: true,
+      resubscribe: false,
+      queueQoSZero: true,
+    };
+    this.mqttClient = connect(url, clientOptions);
+    this.mqttClient.handleMessage = (packet, callback) => this.onPublish(packet, callback);
+    this.router.setListener(this.dispatchListener, options.maxQueuedMessages);
+    this.wireEvents();
+  }
+
+  /** The underlying MQTT.js client, for what this service does not cover. */
+  get client(): MqttClient {
+    return this.mqttClient;
+  }
+
+  /** Whether the client is connected to the broker now. */
+  get connected(): boolean {
+    return this.mqttClient.connected;
+  }
+
+  /** The connection state now. */
+  get state(): MqttConnectionState {
+    return this.stateSubject.value;
+  }
+
+  /** The connection state, now and as it changes. */
+  get state$(): Observable<MqttConnectionState> {
+    return this.stateSubject.asObservable();
+  }
+
+  /** Connection events (connect, reconnect, offline, close, disconnect, error, subscribe). */
+  get events$(): Observable<MqttEvent> {
+    return this.eventSubject.asObservable();
+  }
+
+  /** The client id the broker sees. */
+  get clientId(): string {
+    return this.mqttClient.options.clientId ?? this.config.clientId;
+  }
+
+  /** The filters subscribed at the broker (including `$share/<group>/` prefixes). */
+  get topics(): string[] {
+    return this.router.brokerSubscriptions().map((s) => s.filter);
+  }
+
+  /** @internal Connects at bootstrap and waits for CONNACK and the first SUBACKs. */
+  async onApplicationBootstrap(): Promise<void> {
+    if (this.config.tls.enabled && this.config.tls.insecure)
+      this.log('warn', messages.TLS_INSECURE());
+    this.log('log', messages.CONNECTING(this.url, this.config.clientId));
+    this.setState('connecting');
+    const first = this.firstConnection();
+    this.mqttClient.connect();
+    try {
+      await first;
+    } catch (error) {
+      if (this.config.connectInBackground) {
+        this.log('warn', messages.CONNECT_IN_BACKGROUND(this.url, (error as Error).message));
+        return;
+      }
+      this.mqttClient.end(true);
+      this.setState('closed');
+      throw error;
+    }
+  }
+
+  /** @internal Stops intake, waits (bounded) for running handlers, then disconnects cleanly. */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.closing) return;
+    this.closing = true;
+    this.router.stopIntake();
+    const busy = this.router.inFlight;
+    if (busy > 0) {
+      this.log('log', messages.SHUTDOWN_WAIT(busy, this.config.shutdownTimeout / 1000));
+      const idle = await this.router.idle(this.config.shutdownTimeout);
+      if (!idle) this.log('warn', messages.SHUTDOWN_TIMEOUT(this.router.inFlight));
+    }
+    for (const pending of this.pendingRequests.values()) {
+      pending.reject(new MqttPublishError(messages.CLIENT_CLOSED()));
+    }
+    this.pendingRequests.clear();
+    await this.end();
+    this.setState('closed');
+    this.stateSubject.complete();
+    this.eventSubject.complete();
+  }
+
+  /**
+   * Publishes a message. Resolves once the broker acknowledged it (QoS 1 and 2) or it was
+   * written to the socket (QoS 0); while offline, it is queued and sent on reconnect.
+   * Rejects with `MqttPublishError` for an invalid topic or payload, or when the client closed.
+   * @param payload Buffer and string as they are; number and boolean as text; null/undefined as
+   *   an empty payload; plain objects, arrays and class instances as JSON.
+   */
+  publish(topic: string, payload?: MqttPayload, options: MqttPublishOptions = {}): Promise<void> {
+    const problem = topicNameProblem(topic);
+    if (problem)
+      return Promise.reject(new MqttPublishError(messages.INVALID_TOPIC(topic, problem)));
+    const qos = options.qos ?? 0;
+    if (qos !== 0 && qos !== 1 && qos !== 2) {
+      return Promise.reject(new MqttPublishError(messages.INVALID_QOS(qos)));
+    }
+    if (this.closing && !this.mqttClient.connected) {
+      return Promise.reject(new MqttPublishError(messages.CLIENT_CLOSED()));
+    }
+    let body: Buffer | string;
+    try {
+      body = encodePayload(payload);
+    } catch (error) {
+      return Promise.reject(new MqttPublishError((error as Error).message));
+    }
+    return new Promise<void>((resolve, reject) => {
+      this.mqttClient.publish(
+        topic,
+        body,
+        { qos, retain: options.retain ?? false, dup: false, properties: options.properties },
+        (error) => {
+          if (error) {
+            reject(
+              new MqttPublishError(messages.PUBLISH_FAILED(topic, error.message), { cause: error }),
+            );
+          } else {
+            resolve();
+          }
+        },
+      );
+    });
+  }
+
+  /**
+   * Subscribes at runtime; `handler` gets `(payload: Buffer, topic, message)` for every matching
+   * message, through the same router as `@Subscribe()`. Resolves after the broker's SUBACK when
+   * connected; while offline the subscription is kept and sent on (re)connect.
+   * Rejects with `MqttSubscribeError` for an invalid filter or a refusal by the broker.
+   */
+  async subscribe(
+    filter: string | readonly string[],
+    handler: (payload: Buffer, topic: string, message: MqttMessage) => unknown,
+    options: MqttSubscribeOptions = {},
+  ): Promise<MqttSubscription> {
+    const filters = typeof filter === 'string' ? [filter] : filter;
+    const { handler: routed, changed } = this.router.register(
+      {
+        name: `subscribe(${filters.map((f) => JSON.stringify(f)).join(', ')})`,
+        filters,
+        options: { ...options, share: options.share ?? false },
+        invoke: (message) => handler(message.payload, message.topic, message),
+      },
+      undefined,
+    );
+    const subscription: MqttSubscription = {
+      filters: routed.filters,
+      unsubscribe: () => this.removeHandlers([routed]),
+    };
+    if (this.mqttClient.connected && changed.length > 0) {
+      try {
+        await this.sendSubscribe(changed, true);
+      } catch (error) {
+        await this.removeHandlers([routed]);
+        throw error;
+      }
+    }
+    return subscription;
+  }
+
+  /**
+   * @internal Registers a handler discovered by the explorer. Does not talk to the broker: the
+   * subscriptions are sent at bootstrap (or right away when already connected).
+   */
+  registerHandler(definition: Parameters<MqttRouter['register']>[0]): {
+    handler: RoutedHandler;
+    changed: MqttBrokerSubscription[];
+  } {
+    const registered = this.router.register(definition, this.config.sharedGroup);
+    if (this.mqttClient.connected && registered.changed.length > 0) {
+      this.sendSubscribe(registered.changed, false).catch(() => undefined);
+    }
+    return registered;
+  }
+
+  /** Removes every handler of `filter` (as written, or as sent with `$share`) and unsubscribes. */
+  unsubscribe(filter: string): Promise<void> {
+    return this.removeHandlers(this.router.handlersFor(filter));
+  }
+
+  /** Removes every handler, runtime and `@Subscribe()`, and unsubscribes from every filter. */
+  unsubscribeAll(): Promise<void> {
+    return this.removeHandlers(this.router.allHandlers());
+  }
+
+  /**
+   * MQTT 5 request/response: publishes with a response topic and correlation data and resolves
+   * with the first reply, or rejects after `timeout` ms (default 5000). Needs MQTT 5.
+   */
+  async request(
+    topic: string,
+    payload?: MqttPayload,
+    options: MqttRequestOptions = {},
+  ): Promise<MqttMessage> {
+    if (this.config.protocolVersion !== 5) throw new MqttPublishError(messages.REQUEST_NEEDS_V5());
+    const replyTopic = await this.ensureReplySubscription();
+    const correlation = randomBytes(12);
+    const key = correlation.toString('hex');
+    const timeoutMs = options.timeout ?? 5000;
+    const reply = new Promise<MqttMessage>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pendingRequests.delete(key);
+        reject(new MqttPublishError(messages.REQUEST_TIMEOUT(topic, timeoutMs)));
+      }, timeoutMs);
+      this.pendingRequests.set(key, {
+        resolve: (m) => {
+          clearTimeout(timer);
+          resolve(m);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+    });
+    try {
+      await this.publish(topic, payload, {
+        qos: options.qos ?? 1,
+        properties: {
+          ...options.properties,
+          responseTopic: replyTopic,
+          correlationData: correlation,
+        },
+      });
+    } catch (error) {
+      this.pendingRequests.get(key)?.reject(error as Error);
+      this.pendingRequests.delete(key);
+    }
+    return reply;
+  }
+
+  private ensureReplySubscription(): Promise<string> {
+    const topic =
+      (this.replyTopic ??= `nestjs-mqtt/replies/${this.clientId}/${randomBytes(6).toString('hex')}`);
+    this.replySubscription ??= this.subscribe(
+      topic,
+      (_payload, _topic, message) => {
+        const correlation = message.packet.properties?.correlationData;
+        if (!correlation) return;
+        const key = Buffer.from(correlation).toString('hex');
+        const pending = this.pendingRequests.get(key);
+        if (!pending) return;
+        this.pendingRequests.delete(key);
+        pending.resolve(message);
+      },
+      { qos: 1 },
+    );
+    return this.replySubscription.then(() => topic);
+  }
+
+  private readonly dispatchListener: MqttDispatchListener = {
+    onHandlerResult: (handler, message, result) => {
+      const responseTopic = message.packet.properties?.responseTopic;
+      if (!responseTopic) return;
+      this.publish(responseTopic, result as MqttPayload, {
+        qos: message.packet.qos,
+        properties: { correlationData: message.packet.properties?.correlationData },
+      }).catch((error: Error) =>
+        this.log('error', messages.REPLY_FAILED(handler.name, responseTopic, error.message)),
+      );
+    },
+    onHandlerError: (handler, message, error) => {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.log(
+        'error',
+        messages.HANDLER_FAILED(
+          handler.name,
+          message.topic,
+          reason,
+          previewPayload(message.payload),
+        ),
+      );
+      this.deadLetter(handler, message, reason);
+    },
+  };
+
+  private deadLetter(handler: RoutedHandler, message: MqttMessage, reason: string): void {
+    const topic = this.config.deadLetterTopic;
+    if (!topic || message.topic === topic) return;
+    const info = { error: reason, topic: message.topic, handler: handler.name };
+    const send =
+      this.config.protocolVersion === 5
+        ? this.publish(topic, message.payload, {
+            qos: 1,
+            properties: {
+              userProperties: {
+                'x-error': reason,
+                'x-original-topic': message.topic,
+                'x-handler': handler.name,
+              },
+            },
+          })
+        : this.publish(
+            topic,
+            {
+              ...info,
+              payload: message.payload.toString('base64'),
+              payloadEncoding: 'base64',
+            },
+            { qos: 1 },
+          );
+    send.catch((error: Error) =>
+      this.log('error', messages.DEAD_LETTER_FAILED(topic, error.message)),
+    );
+  }
+
+  private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
+    if (packet.qos === 0) {
+      void this.router.dispatch(packet, false);
+      if (this.router.saturated) {
+        this.router.whenDrained().then(() => callback(), callback);
+      } else {
+        callback();
+      }
+      return;
+    }
+    const settled = this.router.dispatch(packet, true);
+    if (settled === undefined) callback();
+    else settled.then(() => callback(), callback);
+  }
+
+  private async removeHandlers(handlers: RoutedHandler[]): Promise<void> {
+    const orphaned = handlers.flatMap((h) => this.router.unregister(h));
+    if (orphaned.length === 0 || !this.mqttClient.connected) return;
+    await this.mqttClient.unsubscribeAsync(orphaned);
+  }
+
+  private async sendSubscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
+    if (subs.length === 0) return;
+    const v5 = this.config.protocolVersion === 5;
+    const map: Record<
+      string,
+      { qos: MqttQos; nl?: boolean; rap?: boolean; rh?: number; properties?: object }
+    > = {};
+    for (const s of subs) {
+      map[s.filter] = v5
+        ? {
+            qos: s.qos,
+            nl: s.nl,
+            rap: s.rap,
+            rh: s.rh,
+            properties: { subscriptionIdentifier: s.id },
+          }
+        : { qos: s.qos };
+    }
+    let granted;
+    try {
+      granted = await this.mqttClient.subscribeAsync(map);
+    } catch (error) {
+      const reason = (error as Error).message;
+      for (const s of subs) this.log('error', messages.SUBSCRIBE_FAILED(s.filter, reason));
+      if (strict) throw new MqttSubscribeError(messages.SUBSCRIBE_FAILED(subs[0].filter, reason));
+      return;
+    }
+    const refused: string[] = [];
+    for (const g of granted) {
+      const sub = subs.find((s) => s.filter === g.topic);
+      if (!sub) continue;
+      sub.granted = g.qos;
+      this.eventSubject.next({ type: 'subscribe', filter: g.topic, qos: sub.qos, granted: g.qos });
+      if (g.qos >= 0x80) {
+        const reason = `reason code 0x${g.qos.toString(16)}`;
+        this.log('error', messages.SUBSCRIBE_REFUSED(g.topic, reason));
+        refused.push(messages.SUBSCRIBE_REFUSED(g.topic, reason));
+      } else if (g.qos < sub.qos) {
+        this.log('warn', messages.SUBSCRIBE_DOWNGRADED(g.topic, sub.qos, g.qos));
+      }
+    }
+    if (strict && refused.length > 0) throw new MqttSubscribeError(refused.join('; '));
+  }
+
+  private firstConnection(): Promise<void> {
+    const timeoutMs = this.config.connectionTimeout;
+    return new Promise<void>((resolve, reject) => {
+      const cleanup = () => {
+        clearTimeout(timer);
+        this.mqttClient.off('connect', onConnect);
+        this.mqttClient.off('error', onError);
+      };
+      const onConnect = () => {
+        cleanup();
+        // The 'connect' listener in wireEvents() sends the subscriptions; wait for their SUBACKs.
+        this.initialSubscribe.then(resolve, reject);
+      };
+      const onError = (error: Error & { code?: string | number }) => {
+        cleanup();
+        reject(this.connectError(error));
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new MqttConnectionError(messages.CONNECT_TIMEOUT(this.hostPort, timeoutMs / 1000)));
+      }, timeoutMs);
+      this.mqttClient.on('connect', onConnect);
+      this.mqttClient.on('error', onError);
+    });
+  }
+
+  private initialSubscribe: Promise<void> = Promise.resolve();
+
+  private connectError(error: Error & { code?: string | number }): MqttConnectionError {
+    const code = error.code;
+    if (typeof code === 'number') {
+      const reason =
+        this.config.protocolVersion === 5 ? error.message : (V3_REFUSALS[code] ?? error.message);
+      return new MqttConnectionError(messages.CONNECT_REFUSED(this.url, reason), code, {
+        cause: error,
+      });
+    }
+    const reason =
+      typeof code === 'string' && NETWORK_ERRORS.has(code)
+        ? `${code} (${error.message})`
+        : error.message;
+    return new MqttConnectionError(messages.CONNECT_UNREACHABLE(this.hostPort, reason), undefined, {
+      cause: error,
+    });
+  }
+
+  private wireEvents(): void {
+    const client = this.mqttClient;
+    client.on('connect', (connack) => {
+      const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+      stream?.setNoDelay?.(true);
+      this.everConnected = true;
+      this.reconnectAttempts = 0;
+      this.log('log', messages.CONNECTED(this.url, connack.sessionPresent));
+      this.setState('connected');
+      this.eventSubject.next({ type: 'connect', sessionPresent: connack.sessionPresent });
+      const subs = this.router
+        .brokerSubscriptions()
+        .filter((s) => !connack.sessionPresent || s.granted === undefined);
+      this.initialSubscribe = this.sendSubscribe(subs, false);
+    });
+    client.on('reconnect', () => {
+      this.reconnectAttempts++;
+      const n = this.reconnectAttempts;
+      if (n <= 5 || n % 10 === 0) this.log('warn', messages.RECONNECTING(this.url, n));
+      this.setState('reconnecting');
+      this.eventSubject.next({ type: 'reconnect', attempt: n });
+    });
+    client.on('offline', () => {
+      if (this.closing) return;
+      if (this.everConnected)
+        this.log('warn', messages.OFFLINE(this.url, this.config.reconnectPeriod));
+      this.setState('offline');
+      this.eventSubject.next({ type: 'offline' });
+    });
+    client.on('close', () => {
+      this.eventSubject.next({ type: 'close' });
+    });
+    client.on('disconnect', (packet) => {
+      this.log(
+        'warn',
+        `The broker sent DISCONNECT (reason code ${packet.reasonCode ?? 0}${
+          packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''
+        })`,
+      );
+      this.eventSubject.next({ type: 'disconnect', reasonCode: packet.reasonCode ?? 0 });
+    });
+    client.on('error', (error) => {
+      if (this.stateSubject.value === 'connecting') return; // reported by onApplicationBootstrap
+      this.log('error', messages.CLIENT_ERROR(this.url, error.message));
+      this.eventSubject.next({ type: 'error', error });
+    });
+  }
+
+  private log(level: 'log' | 'warn' | 'error', message: string): void {
+    this.logger[level](message);
+    if (!this.eventSubject.closed) this.eventSubject.next({ type: 'log', level, message });
+  }
+
+  private setState(state: MqttConnectionState): void {
+    if (this.stateSubject.value !== state && !this.stateSubject.closed)
+      this.stateSubject.next(state);
+  }
+
+  private async end(): Promise<void> {
+    const client = this.mqttClient;
+    if (!client.connected) {
+      await client.endAsync(true);
+      return;
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const forced = new Promise<void>((resolve) => {
+      timer = setTimeout(
+        () => {
+          client.end(true, {}, () => resolve());
+        },
+        Math.max(1000, Math.min(this.config.shutdownTimeout, 5000)),
+      );
+    });
+    await Promise.race([client.endAsync(false), forced]);
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,77 @@
+import { INVALID_PAYLOAD } from '../mqtt.messages';
+
+/** What `MqttService.publish()` accepts as a payload. */
+export type MqttPayload =
+  | Buffer
+  | Uint8Array
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | readonly unknown[]
+  | Record<string, unknown>
+  | object;
+
+/**
+ * Turns a payload into the bytes to send: Buffers and strings as they are, numbers and booleans
+ * as their text, null/undefined as an empty payload, plain objects, arrays and class instances as
+ * JSON. Throws a TypeError for what JSON would silently mangle (functions, symbols, Map, Set).
+ */
+export function encodePayload(payload: MqttPayload): Buffer | string {
+  if (typeof payload === 'string' || Buffer.isBuffer(payload)) return payload;
+  switch (typeof payload) {
+    case 'number':
+      if (!Number.isFinite(payload)) throw new TypeError(INVALID_PAYLOAD(`number ${payload}`));
+      return String(payload);
+    case 'boolean':
+      return payload ? 'true' : 'false';
+    case 'bigint':
+      return String(payload);
+    case 'undefined':
+      return '';
+    case 'object':
+      if (payload === null) return '';
+      if (payload instanceof Uint8Array) {
+        return Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
+      }
+      if (payload instanceof Map || payload instanceof Set || payload instanceof WeakMap) {
+        throw new TypeError(INVALID_PAYLOAD(payload.constructor.name));
+      }
+      return JSON.stringify(payload);
+    default:
+      throw new TypeError(INVALID_PAYLOAD(typeof payload));
+  }
+}
+
+/** The payload as JSON when it parses, else as UTF-8 text: the default decoding. */
+export function decodePayload(payload: Buffer): unknown {
+  const text = payload.toString('utf8');
+  const first = text.charCodeAt(0);
+  // Only try JSON for what can be JSON, so plain text does not pay for a thrown SyntaxError.
+  if (
+    first === 123 /* { */ ||
+    first === 91 /* [ */ ||
+    first === 34 /* " */ ||
+    first === 45 /* - */ ||
+    (first >= 48 && first <= 57) ||
+    text === 'true' ||
+    text === 'false' ||
+    text === 'null'
+  ) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  }
+  return text;
+}
+
+/** A short, printable preview of a payload for log lines. */
+export function previewPayload(payload: Buffer, max = 200): string {
+  const text = payload.subarray(0, max).toString('utf8');
+  const printable = /^[\x20-\x7e\s\u00a0-\uffff]*$/.test(text);
+  const shown = printable ? JSON.stringify(text) : `<${payload.length} bytes, binary>`;
+  return payload.length > max && printable ? `${shown}... (${payload.length} bytes)` : shown;
+}
