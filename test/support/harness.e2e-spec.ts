@@ -106,16 +106,15 @@ describe('test support harness', () => {
       expect(aedes.wsUrl).toBe(`ws://127.0.0.1:${aedes.wsPort}/mqtt`);
       const wsClient = track(await connectClient(aedes.wsUrl!));
       const tcpClient = track(await connectClient(aedes.url));
-      const received = collectMessages(wsClient, 'harness/ws');
-      const collector = await received;
+      const collector = await collectMessages(wsClient, 'harness/ws');
       await tcpClient.publishAsync('harness/ws', 'via-ws');
       const [message] = await collector.waitFor(1);
       expect(message.payload.toString()).toBe('via-ws');
       // and the other way round
-      const back = nextMessage(tcpClient, 'harness/ws-back');
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const back = await collectMessages(tcpClient, 'harness/ws-back');
       await wsClient.publishAsync('harness/ws-back', 'from-ws');
-      expect((await back).payload.toString()).toBe('from-ws');
+      const [reply] = await back.waitFor(1);
+      expect(reply.payload.toString()).toBe('from-ws');
     });
 
     it('nextMessage rejects with a clear message on timeout', async () => {
@@ -171,8 +170,7 @@ describe('test support harness', () => {
       expect(readFileSync(broker.configFile, 'utf8')).toMatch(/max_inflight_messages 5/);
 
       const sub = track(await connectClient(broker.url));
-      const received = nextMessage(sub, 'harness/cli/+');
-      await new Promise((resolve) => setTimeout(resolve, 50)); // let the SUBACK arrive first
+      const collector = await collectMessages(sub, 'harness/cli/+'); // resolves after SUBACK
       await mosquittoPub([
         '-h',
         '127.0.0.1',
@@ -185,7 +183,8 @@ describe('test support harness', () => {
         '-q',
         '1',
       ]);
-      const message = await received;
+      const [message] = await collector.waitFor(1);
+      collector.stop();
       expect(message.topic).toBe('harness/cli/pub');
       expect(message.payload.toString()).toBe('from-cli');
       expect(broker.readLog()).toMatch(/mosquitto version .* running/);
@@ -195,7 +194,7 @@ describe('test support harness', () => {
     });
 
     it('mosquittoSub receives what MQTT.js publishes; mosquittoPub reports failures', async () => {
-      const broker = brokers[0];
+      const broker = await start();
       const sub = mosquittoSub([
         '-h',
         '127.0.0.1',

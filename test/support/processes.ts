@@ -64,12 +64,18 @@ function registry(): Registry {
 
 /**
  * Registers a child process to be SIGKILLed when the (real) Node process exits, in case a suite
- * does not stop it. It is forgotten automatically once it exits.
+ * does not stop it, and unrefs it and its stdio so that it cannot keep Node from exiting. It is
+ * forgotten automatically once it exits.
  */
 export function trackChild(child: ChildProcess): void {
   const { children } = registry();
   children.add(child);
   child.once('exit', () => children.delete(child));
+  // A forgotten child must not keep the event loop (and so Jest) alive: the exit hook kills it.
+  child.unref();
+  for (const stream of [child.stdin, child.stdout, child.stderr]) {
+    (stream as { unref?: () => void } | null)?.unref?.();
+  }
 }
 
 /** Registers a temporary directory to be removed recursively when the Node process exits. */

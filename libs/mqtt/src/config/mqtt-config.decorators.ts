@@ -1,10 +1,17 @@
-import { registerDecorator, type ValidationArguments, type ValidationOptions } from 'class-validator';
+import {
+  registerDecorator,
+  type ValidationArguments,
+  type ValidationOptions,
+} from 'class-validator';
 import * as parsers from './mqtt-config.parsers';
 import type { MqttTextOptions, MqttValueParser } from './mqtt-config.parsers';
 
 const PARSERS = Symbol('nestjs-mqtt:config-value-parsers');
 
 type WithParsers = { [PARSERS]?: ReadonlyMap<string, MqttValueParser> };
+
+/** A class, as decorators see it. */
+export type MqttDtoClass = abstract new (...args: never[]) => object;
 
 function parserMap(target: object): ReadonlyMap<string, MqttValueParser> | undefined {
   return (target as WithParsers)[PARSERS];
@@ -24,7 +31,7 @@ export function IsMqttValue(
 ): PropertyDecorator {
   return (target: object, propertyKey: string | symbol) => {
     const property = String(propertyKey);
-    const ctor = target.constructor as Function & WithParsers;
+    const ctor = target.constructor as MqttDtoClass & WithParsers;
     // A copy per decorated property: a subclass never changes its parent's map.
     const next = new Map(parserMap(ctor) ?? []);
     next.set(property, parser);
@@ -51,7 +58,7 @@ export function IsMqttValue(
  * The value parser that an `@Is…` decorator of this file put on `dto`'s property
  * `key`, or `undefined` when the property has none.
  */
-export function getMqttValueParser(dto: Function, key: string): MqttValueParser | undefined {
+export function getMqttValueParser(dto: MqttDtoClass, key: string): MqttValueParser | undefined {
   return parserMap(dto)?.get(key);
 }
 

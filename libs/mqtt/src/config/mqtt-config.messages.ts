@@ -211,8 +211,8 @@ export const persistentSessionWithoutClientId = () =>
   'MQTT_CLEAN_SESSION is false but MQTT_CLIENT_ID is not set: the generated client id changes on every start, so the broker can never resume the session. Set MQTT_CLIENT_ID.';
 
 /** A client id too long for strict MQTT 3.1 brokers. */
-export const clientIdLongForV31 = (length: number, generated: boolean) =>
-  `The ${generated ? 'generated ' : ''}client id is ${length} characters long, but MQTT 3.1 brokers may refuse ids longer than 23: ${generated ? 'set a shorter MQTT_CLIENT_ID' : 'shorten MQTT_CLIENT_ID'}, or use MQTT_PROTOCOL_VERSION=MQTTv311.`;
+export const clientIdLongForV31 = (bytes: number, generated: boolean) =>
+  `The ${generated ? 'generated ' : ''}client id is ${bytes} bytes long, but MQTT 3.1 brokers may refuse ids longer than 23 bytes: ${generated ? 'set a shorter MQTT_CLIENT_ID' : 'shorten MQTT_CLIENT_ID'}, or use MQTT_PROTOCOL_VERSION=MQTTv311.`;
 
 /** TLS on with the default port 1883. */
 export const tlsOnPlainPort = () =>

@@ -69,7 +69,7 @@ export function envInt(min: number, max: number): MqttValueParser<number> {
     if (isUnset(raw)) return UNSET;
     let value: number | undefined;
     if (typeof raw === 'number') value = raw;
-    else if (typeof raw === 'string' && /^[+-]?\d+$/.test(raw.trim())) value = Number(raw.trim());
+    else if (typeof raw === 'string' && /^\d+$/.test(raw.trim())) value = Number(raw.trim());
     if (value === undefined || !Number.isInteger(value) || value < min || value > max) {
       return fail(messages.notWholeNumber(key, min, max, raw));
     }
