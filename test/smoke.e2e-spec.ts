@@ -28,7 +28,7 @@ describe('smoke', () => {
       imports: [MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: broker.port })],
       providers: [Sensors],
     }).compile();
-    const app = mod.createNestApplication ? await mod.init() : mod;
+    const app = await mod.init();
     const mqtt = app.get(MqttService);
     expect(mqtt.connected).toBe(true);
     await mqtt.publish('sensors/a1/temp', { c: 21.5 }, { qos: 1 });

@@ -52,6 +52,20 @@ const NETWORK_ERRORS = new Set([
   'ECONNRESET',
 ]);
 
+interface PendingAck {
+  readonly messageId: number;
+  ready: boolean;
+}
+/** MQTT.js's packet writer, used to send PUBACKs once handlers settled. */
+interface RawSender {
+  _sendPacket(
+    packet: { cmd: 'puback'; messageId: number; reasonCode: number },
+    cb: () => void,
+  ): void;
+}
+const ACK_DEFERRED = new Error('nestjs-mqtt: PUBACK deferred until the handlers settle');
+function noop(): void {}
+
 /**
  * The one owner of the broker connection: connects at bootstrap, publishes, subscribes at
  * runtime, reports the connection, and closes cleanly on `app.close()`.
@@ -71,6 +85,10 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     string,
     { resolve: (value: MqttMessage) => void; reject: (error: Error) => void }
   >();
+  /** QoS 1 messages whose PUBACK waits for their handlers, in arrival order. */
+  private pendingAcks: PendingAck[] = [];
+  /** False if a future MQTT.js drops its packet writer: QoS 1 then falls back to one at a time. */
+  private readonly canDeferAcks: boolean;
   private replyTopic?: string;
   private replySubscription?: Promise<unknown>;
 
@@ -91,6 +109,8 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     };
     this.mqttClient = connect(url, clientOptions);
     this.mqttClient.handleMessage = (packet, callback) => this.onPublish(packet, callback);
+    this.canDeferAcks =
+      typeof (this.mqttClient as unknown as Partial<RawSender>)._sendPacket === 'function';
     this.router.setListener(this.dispatchListener, options.maxQueuedMessages);
     this.wireEvents();
   }
@@ -396,19 +416,59 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     );
   }
 
+  /**
+   * Called by MQTT.js for every incoming PUBLISH (QoS 2: at PUBREL) before it acknowledges.
+   * QoS 0: handlers are queued and the client reads on, unless the queues are full.
+   * QoS 1: the PUBACK is withheld until the handlers settle, but the client reads on, so other
+   * messages (and other handlers) are not held up; PUBACKs still go out in arrival order, as the
+   * MQTT specification requires. QoS 2: PUBCOMP is sent after the handlers settle, one at a time.
+   */
   private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
     if (packet.qos === 0) {
       void this.router.dispatch(packet, false);
-      if (this.router.saturated) {
-        this.router.whenDrained().then(() => callback(), callback);
-      } else {
-        callback();
-      }
+      this.readOn(callback);
       return;
     }
     const settled = this.router.dispatch(packet, true);
-    if (settled === undefined) callback();
-    else settled.then(() => callback(), callback);
+    if (packet.qos === 2 || packet.messageId === undefined || !this.canDeferAcks) {
+      if (settled === undefined) callback();
+      else settled.then(() => callback(), callback);
+      return;
+    }
+    if (settled === undefined && this.pendingAcks.length === 0) {
+      callback();
+      return;
+    }
+    const ack: PendingAck = { messageId: packet.messageId, ready: settled === undefined };
+    this.pendingAcks.push(ack);
+    if (settled) {
+      void settled.then(() => {
+        ack.ready = true;
+        this.flushAcks();
+      });
+    }
+    // An error tells MQTT.js not to send the PUBACK itself, and to go on with the next packet.
+    this.readOn(() => callback(ACK_DEFERRED));
+  }
+
+  /** Lets MQTT.js read the next packet now, or once the handler queues drained. */
+  private readOn(next: () => void): void {
+    if (this.router.saturated) this.router.whenDrained().then(next, next);
+    else next();
+  }
+
+  /** Sends the PUBACKs of settled messages, in the order the messages arrived. */
+  private flushAcks(): void {
+    const queue = this.pendingAcks;
+    while (queue.length > 0 && queue[0].ready) {
+      const { messageId } = queue.shift()!;
+      if (this.mqttClient.connected) {
+        (this.mqttClient as unknown as RawSender)._sendPacket(
+          { cmd: 'puback', messageId, reasonCode: 0 },
+          noop,
+        );
+      }
+    }
   }
 
   private async removeHandlers(handlers: RoutedHandler[]): Promise<void> {
@@ -537,6 +597,8 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.eventSubject.next({ type: 'offline' });
     });
     client.on('close', () => {
+      // Unsent PUBACKs belong to the old connection; the broker redelivers those messages.
+      this.pendingAcks = [];
       this.eventSubject.next({ type: 'close' });
     });
     client.on('disconnect', (packet) => {
