@@ -165,7 +165,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         this.log('warn', messages.CONNECT_IN_BACKGROUND(this.url, (error as Error).message));
         return;
       }
-      this.mqttClient.end(true);
+      await this.end();
       this.setState('closed');
       throw error;
     }
@@ -627,22 +627,22 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.stateSubject.next(state);
   }
 
+  /**
+   * Disconnects: gracefully (DISCONNECT sent, so no will) when connected, bounded in time; and in
+   * every case so that MQTT.js cannot arm another reconnect afterwards (it would otherwise, when
+   * the socket closes a tick after a forced end, and keep the process alive).
+   */
   private async end(): Promise<void> {
     const client = this.mqttClient;
-    if (!client.connected) {
-      await client.endAsync(true);
-      return;
+    client.options.reconnectPeriod = 0;
+    if (client.connected) {
+      let timer: NodeJS.Timeout | undefined;
+      const forced = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(1000, Math.min(this.config.shutdownTimeout, 5000)));
+      });
+      await Promise.race([client.endAsync(false), forced]);
+      clearTimeout(timer);
     }
-    let timer: NodeJS.Timeout | undefined;
-    const forced = new Promise<void>((resolve) => {
-      timer = setTimeout(
-        () => {
-          client.end(true, {}, () => resolve());
-        },
-        Math.max(1000, Math.min(this.config.shutdownTimeout, 5000)),
-      );
-    });
-    await Promise.race([client.endAsync(false), forced]);
-    clearTimeout(timer);
+    await client.endAsync(true);
   }
 }
