@@ -1,6 +1,7 @@
 import {
   Injectable,
   Logger,
+  type ArgumentsHost,
   type OnModuleDestroy,
   type OnModuleInit,
   type Type,
@@ -8,7 +9,7 @@ import {
 import { DiscoveryService, ExternalContextCreator, MetadataScanner } from '@nestjs/core';
 import { plainToInstance } from 'class-transformer';
 import { validateSync, type ValidationError } from 'class-validator';
-import type { Subscription } from 'rxjs';
+import { isObservable, lastValueFrom, type Subscription } from 'rxjs';
 import { MqttParamType, type MqttArgsMetadata } from './decorators/params.decorator';
 import type { MqttEventType } from './decorators/on-mqtt-event.decorator';
 import type { MqttSubscribeMetadata } from './decorators/subscribe.decorator';
@@ -152,24 +153,52 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
     const decoder = payloadDecoder(payloadArg ? paramTypes[payloadArg.index] : undefined);
 
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
+    const filters = this.exceptionFilters(instance, method);
     const call = this.contextCreator.create(
-      instance,
+      instance as Record<string, unknown>,
       method,
       methodName,
       MQTT_ARGS_METADATA,
       paramsFactory,
       undefined,
       undefined,
-      { guards: true, interceptors: true, filters: true },
+      { guards: true, interceptors: true, filters: !filters },
       MQTT_CONTEXT_TYPE,
-    ) as (payload: Buffer, ctx: MqttContext) => unknown;
-    const invoke = (message: MqttMessage) =>
-      call(message.payload, new MqttContext(message, decoder));
+    ) as (payload: Buffer, ctx: MqttContext) => Promise<unknown>;
+    const invoke = filters
+      ? (message: MqttMessage) => {
+          const ctx = new MqttContext(message, decoder);
+          return call(message.payload, ctx).catch((error: unknown) =>
+            applyFilters(filters, error, [message.payload, ctx]),
+          );
+        }
+      : (message: MqttMessage) => call(message.payload, new MqttContext(message, decoder));
 
     // Each distinct option set is one registration; filters of one @Subscribe share it.
     for (const { filters, options } of subscribes) {
       this.mqtt.registerHandler({ name, filters, options, invoke });
     }
+  }
+
+  /**
+   * The exception filters (method, class and global) of a handler, run by the module itself:
+   * Nest's own fallback would log every unhandled error with its stack on top of the module's
+   * one-line report. Undefined when Nest's internals differ (filters then run the Nest way).
+   */
+  private exceptionFilters(
+    instance: object,
+    method: (...a: unknown[]) => unknown,
+  ): FilterChain | undefined {
+    const internals = this.contextCreator as unknown as {
+      filtersContextCreator?: {
+        create(instance: object, callback: unknown, module: string): Partial<FilterChain>;
+      };
+    };
+    const creator = internals.filtersContextCreator;
+    if (typeof creator?.create !== 'function') return undefined;
+    const moduleKey = this.contextCreator.getContextModuleKey(instance.constructor);
+    const chain = creator.create(instance, method, moduleKey);
+    return typeof chain.invokeCustomFilters === 'function' ? (chain as FilterChain) : undefined;
   }
 
   private checkTopicParams(
@@ -239,6 +268,46 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
       `Listener ${name} for "${type}" failed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+interface FilterChain {
+  invokeCustomFilters(exception: unknown, host: ArgumentsHost): unknown;
+}
+
+/**
+ * Gives an error to the handler's exception filters. A filter that returns something handled it;
+ * otherwise (no filter, or one that returned nothing) the error goes on to the module's report.
+ */
+async function applyFilters(
+  chain: FilterChain,
+  error: unknown,
+  args: [Buffer, MqttContext],
+): Promise<undefined> {
+  let handled = chain.invokeCustomFilters(error, argumentsHost(args));
+  if (isObservable(handled)) handled = await lastValueFrom(handled, { defaultValue: undefined });
+  else handled = await handled;
+  if (handled === undefined || handled === null) throw error;
+  return undefined;
+}
+
+function argumentsHost(args: [Buffer, MqttContext]): ArgumentsHost {
+  const host = {
+    getArgs: () => args,
+    getArgByIndex: (index: number) => args[index],
+    getType: () => MQTT_CONTEXT_TYPE,
+    switchToRpc: () => ({ getData: () => args[0], getContext: () => args[1] }),
+    switchToHttp: () => ({
+      getRequest: () => args[0],
+      getResponse: () => args[1],
+      getNext: () => undefined,
+    }),
+    switchToWs: () => ({
+      getClient: () => args[1],
+      getData: () => args[0],
+      getPattern: () => args[1].getTopic(),
+    }),
+  };
+  return host as unknown as ArgumentsHost;
 }
 
 /** Picks the payload decoding from the `@Payload()` parameter's declared type. */

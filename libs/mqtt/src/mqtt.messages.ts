@@ -21,6 +21,8 @@ export const CONNECT_REFUSED = (url: string, reason: string) =>
   `The MQTT broker at ${url} refused the connection: ${reason}. Check MQTT_USERNAME, MQTT_PASSWORD, MQTT_CLIENT_ID and the broker's access rules.`;
 export const CONNECT_UNREACHABLE = (hostPort: string, reason: string) =>
   `Cannot reach the MQTT broker at ${hostPort}: ${reason}. Check MQTT_BROKER_URL and MQTT_BROKER_PORT, that the broker runs, or set MQTT_CONNECT_IN_BACKGROUND=true to start without it.`;
+export const CONNECT_TLS_FAILED = (hostPort: string, reason: string) =>
+  `TLS with the MQTT broker at ${hostPort} failed: ${reason}. Check MQTT_TLS_CA_CERTS (the CA that signed the broker's certificate), MQTT_TLS_CERT_REQS, MQTT_TLS_VERSION, MQTT_TLS_CIPHERS, the client certificate (MQTT_TLS_CERTFILE/MQTT_TLS_KEYFILE) and, for a host name mismatch, MQTT_BROKER_URL.`;
 export const CONNECT_TIMEOUT = (hostPort: string, seconds: number) =>
   `No CONNACK from the MQTT broker at ${hostPort} within ${seconds} s (MQTT_CONNECTION_TIMEOUT). Check the address, port, transport and TLS settings, or raise MQTT_CONNECTION_TIMEOUT.`;
 

@@ -66,6 +66,28 @@ interface RawSender {
 const ACK_DEFERRED = new Error('nestjs-mqtt: PUBACK deferred until the handlers settle');
 function noop(): void {}
 
+/** Certificate and handshake errors: the broker was reached, TLS settings are to blame. */
+function isTlsError(code: string): boolean {
+  return (
+    code.startsWith('ERR_TLS_') ||
+    code.startsWith('ERR_SSL_') ||
+    code.startsWith('CERT_') ||
+    code.startsWith('UNABLE_TO_') ||
+    code.includes('SELF_SIGNED') ||
+    code === 'EPROTO' ||
+    code === 'HOSTNAME_MISMATCH'
+  );
+}
+
+/** The reason to report for a handler's error; for Nest's HttpException, its response message. */
+function describeError(error: unknown): string {
+  const response = (error as { getResponse?: () => unknown } | null)?.getResponse?.();
+  const detail = (response as { message?: unknown } | undefined)?.message;
+  if (Array.isArray(detail)) return detail.join('; ');
+  if (typeof detail === 'string') return detail;
+  return error instanceof Error ? error.message : String(error);
+}
+
 /**
  * The one owner of the broker connection: connects at bootstrap, publishes, subscribes at
  * runtime, reports the connection, and closes cleanly on `app.close()`.
@@ -156,10 +178,8 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.log('warn', messages.TLS_INSECURE());
     this.log('log', messages.CONNECTING(this.url, this.config.clientId));
     this.setState('connecting');
-    const first = this.firstConnection();
-    this.mqttClient.connect();
     try {
-      await first;
+      await this.firstConnection(() => this.mqttClient.connect());
     } catch (error) {
       if (this.config.connectInBackground) {
         this.log('warn', messages.CONNECT_IN_BACKGROUND(this.url, (error as Error).message));
@@ -372,7 +392,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       );
     },
     onHandlerError: (handler, message, error) => {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = describeError(error);
       this.log(
         'error',
         messages.HANDLER_FAILED(
@@ -521,7 +541,8 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     if (strict && refused.length > 0) throw new MqttSubscribeError(refused.join('; '));
   }
 
-  private firstConnection(): Promise<void> {
+  /** Starts connecting and resolves after CONNACK and the first SUBACKs, or rejects. */
+  private firstConnection(start: () => void): Promise<void> {
     const timeoutMs = this.config.connectionTimeout;
     return new Promise<void>((resolve, reject) => {
       const cleanup = () => {
@@ -544,6 +565,11 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       }, timeoutMs);
       this.mqttClient.on('connect', onConnect);
       this.mqttClient.on('error', onError);
+      try {
+        start();
+      } catch (error) {
+        onError(error as Error);
+      }
     });
   }
 
@@ -557,6 +583,13 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       return new MqttConnectionError(messages.CONNECT_REFUSED(this.url, reason), code, {
         cause: error,
       });
+    }
+    if (typeof code === 'string' && isTlsError(code)) {
+      return new MqttConnectionError(
+        messages.CONNECT_TLS_FAILED(this.hostPort, `${error.message} (${code})`),
+        undefined,
+        { cause: error },
+      );
     }
     const reason =
       typeof code === 'string' && NETWORK_ERRORS.has(code)
@@ -590,15 +623,15 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.eventSubject.next({ type: 'reconnect', attempt: n });
     });
     client.on('offline', () => {
-      if (this.closing) return;
-      if (this.everConnected)
-        this.log('warn', messages.OFFLINE(this.url, this.config.reconnectPeriod));
-      this.setState('offline');
-      this.eventSubject.next({ type: 'offline' });
+      if (!this.closing) this.goneOffline();
     });
     client.on('close', () => {
       // Unsent PUBACKs belong to the old connection; the broker redelivers those messages.
       this.pendingAcks = [];
+      // MQTT.js only reports 'offline' when it will reconnect; report the loss in every case.
+      if (!this.closing && this.config.reconnectPeriod === 0 && this.state === 'connected') {
+        this.goneOffline();
+      }
       this.eventSubject.next({ type: 'close' });
     });
     client.on('disconnect', (packet) => {
@@ -615,6 +648,13 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.log('error', messages.CLIENT_ERROR(this.url, error.message));
       this.eventSubject.next({ type: 'error', error });
     });
+  }
+
+  private goneOffline(): void {
+    if (this.everConnected)
+      this.log('warn', messages.OFFLINE(this.url, this.config.reconnectPeriod));
+    this.setState('offline');
+    this.eventSubject.next({ type: 'offline' });
   }
 
   private log(level: 'log' | 'warn' | 'error', message: string): void {

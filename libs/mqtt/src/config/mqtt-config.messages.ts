@@ -242,3 +242,7 @@ export const configErrorFooter = () =>
 /** A TLS file that could not be read when the client options were built. */
 export const fileReadFailed = (key: string, path: string, reason: string) =>
   `${key} names the file ${JSON.stringify(path)}, which could not be read (${reason}).`;
+
+/** MQTT_TLS_CIPHERS names no cipher OpenSSL knows. */
+export const badCiphers = (ciphers: string, reason: string) =>
+  `MQTT_TLS_CIPHERS must be an OpenSSL cipher list naming at least one cipher this Node.js supports, got ${JSON.stringify(ciphers)} (${reason}). See \`openssl ciphers -v\`.`;

@@ -1,3 +1,4 @@
+import { createSecureContext } from 'node:tls';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { randomBytes } from 'node:crypto';
@@ -258,6 +259,10 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
       ciphers: get<string>('MQTT_TLS_CIPHERS'),
       insecure: valueOf<boolean>('MQTT_TLS_INSECURE'),
     };
+    if (tlsConfig.ciphers !== undefined) {
+      const problem = cipherProblem(tlsConfig.ciphers);
+      if (problem) issue('MQTT_TLS_CIPHERS', messages.badCiphers(tlsConfig.ciphers, problem));
+    }
     if (tlsConfig.certReqs === 'CERT_NONE') warn(messages.certNone());
     if (tlsConfig.insecure) warn(messages.tlsInsecure());
     if (version === 'TLSv1' || version === 'TLSv1.1') warn(messages.tlsVersionInsecure(version));
@@ -343,6 +348,16 @@ function reasonOf(error: unknown): string {
 }
 
 /** Checks one TLS file without reading it; gives the problem, if any. */
+/** Asks OpenSSL whether the cipher list names at least one cipher it knows. */
+function cipherProblem(ciphers: string): string | undefined {
+  try {
+    createSecureContext({ ciphers });
+    return undefined;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
 function checkFile(key: string, path: string): string | undefined {
   const resolved = resolve(path);
   let stats: fs.Stats;
