@@ -198,7 +198,7 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
     if (typeof creator?.create !== 'function') return undefined;
     const moduleKey = this.contextCreator.getContextModuleKey(instance.constructor);
     const chain = creator.create(instance, method, moduleKey);
-    return typeof chain.invokeCustomFilters === 'function' ? (chain as FilterChain) : undefined;
+    return Array.isArray(chain.filters) ? (chain as FilterChain) : undefined;
   }
 
   private checkTopicParams(
@@ -271,22 +271,31 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
 }
 
 interface FilterChain {
-  invokeCustomFilters(exception: unknown, host: ArgumentsHost): unknown;
+  /** Nest's resolved filters, most specific first (method, class, global). */
+  filters: Array<{
+    func: (exception: unknown, host: ArgumentsHost) => unknown;
+    exceptionMetatypes: Type<unknown>[];
+  }>;
 }
 
 /**
- * Gives an error to the handler's exception filters. A filter that returns something handled it;
- * otherwise (no filter, or one that returned nothing) the error goes on to the module's report.
+ * Gives an error to the first exception filter whose `@Catch()` matches it, as Nest does for
+ * HTTP routes. A filter that catches the error has handled it (no error report, no dead
+ * letter) unless it throws, rejects or returns an Observable that errors.
  */
 async function applyFilters(
   chain: FilterChain,
   error: unknown,
   args: [Buffer, MqttContext],
 ): Promise<undefined> {
-  let handled = chain.invokeCustomFilters(error, argumentsHost(args));
-  if (isObservable(handled)) handled = await lastValueFrom(handled, { defaultValue: undefined });
-  else handled = await handled;
-  if (handled === undefined || handled === null) throw error;
+  const filter = chain.filters.find(
+    ({ exceptionMetatypes }) =>
+      exceptionMetatypes.length === 0 || exceptionMetatypes.some((type) => error instanceof type),
+  );
+  if (!filter) throw error;
+  const result = filter.func(error, argumentsHost(args));
+  if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
+  else await result;
   return undefined;
 }
 

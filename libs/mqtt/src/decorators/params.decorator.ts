@@ -1,17 +1,22 @@
 import type { PipeTransform, Type } from '@nestjs/common';
 import { MQTT_ARGS_METADATA } from '../mqtt.constants';
 
-/** @internal Kinds of handler arguments. Numeric, as Nest's ExternalContextCreator expects. */
+/**
+ * @internal Kinds of handler arguments. Numeric, as Nest's ExternalContextCreator expects; the
+ * payload uses Nest's number for a body (3) and a topic parameter that for a route parameter (5),
+ * so pipes see `type: 'body'` / `'param'` and a global `ValidationPipe` validates payload DTOs as
+ * it validates HTTP bodies (it skips `'custom'` arguments).
+ */
 export enum MqttParamType {
-  PAYLOAD = 0,
-  TOPIC = 1,
-  TOPIC_PARAM = 2,
-  TOPIC_PARAMS = 3,
-  PACKET = 4,
-  USER_PROPERTIES = 5,
-  PROPERTIES = 6,
-  RAW_PAYLOAD = 7,
-  MESSAGE = 8,
+  PAYLOAD = 3,
+  TOPIC_PARAM = 5,
+  TOPIC = 20,
+  TOPIC_PARAMS = 21,
+  PACKET = 22,
+  USER_PROPERTIES = 23,
+  PROPERTIES = 24,
+  RAW_PAYLOAD = 25,
+  MESSAGE = 26,
 }
 
 /** @internal What each argument decorator records (Nest's route-argument layout). */
