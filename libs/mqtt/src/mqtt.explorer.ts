@@ -174,10 +174,8 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
         }
       : (message: MqttMessage) => call(message.payload, new MqttContext(message, decoder));
 
-    // Each distinct option set is one registration; filters of one @Subscribe share it.
-    for (const { filters, options } of subscribes) {
-      this.mqtt.registerHandler({ name, filters, options, invoke });
-    }
+    // One registration per method, so overlapping filters of stacked @Subscribe run it once.
+    this.mqtt.registerHandler({ name, subscriptions: subscribes, invoke });
   }
 
   /**
@@ -207,7 +205,10 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
     args: MqttArgsMetadata,
   ): void {
     const keys = Object.keys(args);
-    const readsAll = keys.some((k) => k.startsWith(`${MqttParamType.TOPIC_PARAMS}:`));
+    const readsAll = keys.some(
+      (k) =>
+        k.startsWith(`${MqttParamType.TOPIC_PARAMS}:`) || k.startsWith(`${MqttParamType.MESSAGE}:`),
+    );
     const read = new Set(
       keys
         .filter((k) => k.startsWith(`${MqttParamType.TOPIC_PARAM}:`))

@@ -18,9 +18,11 @@ import {
 export interface MqttHandlerDefinition {
   /** Shown in log lines: `Class.method` or `subscribe("filter")`. */
   name: string;
-  /** Filters as written: may hold named wildcards and a `$share/<group>/` prefix. */
-  filters: readonly string[];
-  options: MqttSubscribeOptions;
+  /**
+   * What the handler subscribes to: filters as written (they may hold named wildcards and a
+   * `$share/<group>/` prefix), each group with its options. One entry per `@Subscribe()`.
+   */
+  subscriptions: ReadonlyArray<{ filters: readonly string[]; options: MqttSubscribeOptions }>;
   /** Runs the handler; its return value is the reply (MQTT 5 request/response). */
   invoke: (message: MqttMessage) => unknown;
 }
@@ -107,52 +109,53 @@ export class MqttRouter {
     definition: MqttHandlerDefinition,
     defaultShare?: string,
   ): { handler: RoutedHandler; changed: MqttBrokerSubscription[] } {
-    const { options } = definition;
-    const parsed = definition.filters.map((raw) => {
-      try {
-        let p = parseFilter(raw);
-        const group = options.share === false ? undefined : (options.share ?? defaultShare);
-        if (group !== undefined && p.share === undefined) p = parseFilter(sharedFilter(raw, group));
-        return p;
-      } catch (error) {
-        throw new MqttSubscribeError(
-          INVALID_FILTER(definition.name, raw, (error as Error).message),
-        );
-      }
-    });
-    if (parsed.length === 0) {
-      throw new MqttSubscribeError(INVALID_FILTER(definition.name, '', 'no filter given'));
-    }
-    const qos = options.qos ?? 0;
     const changed: MqttBrokerSubscription[] = [];
     const entries: FilterEntry[] = [];
-    for (const p of parsed) {
-      let sub = this.subscriptions.get(p.filter);
-      if (!sub) {
-        sub = {
-          filter: p.filter,
-          id: this.nextId++,
-          qos,
-          nl: options.nl ?? false,
-          rap: options.rap ?? false,
-          rh: options.rh ?? 0,
-          handlers: new Set(),
-        };
-        this.subscriptions.set(p.filter, sub);
-        this.byId.set(sub.id, sub);
-        changed.push(sub);
-      } else if (qos > sub.qos) {
-        sub.qos = qos;
-        changed.push(sub);
+    let concurrency = 1;
+    for (const { filters, options } of definition.subscriptions) {
+      if (filters.length === 0) {
+        throw new MqttSubscribeError(INVALID_FILTER(definition.name, '', 'no filter given'));
       }
-      entries.push({ parsed: p, subscription: sub });
+      concurrency = Math.max(concurrency, Math.floor(options.concurrency ?? 1));
+      const group = options.share === false ? undefined : (options.share ?? defaultShare);
+      const qos = options.qos ?? 0;
+      for (const raw of filters) {
+        let parsed: ParsedFilter;
+        try {
+          parsed = parseFilter(raw);
+          if (group !== undefined && parsed.share === undefined) {
+            parsed = parseFilter(sharedFilter(raw, group));
+          }
+        } catch (error) {
+          throw new MqttSubscribeError(
+            INVALID_FILTER(definition.name, raw, (error as Error).message),
+          );
+        }
+        let sub = this.subscriptions.get(parsed.filter);
+        if (!sub) {
+          sub = {
+            filter: parsed.filter,
+            id: this.nextId++,
+            qos,
+            nl: options.nl ?? false,
+            rap: options.rap ?? false,
+            rh: options.rh ?? 0,
+            handlers: new Set(),
+          };
+          this.subscriptions.set(parsed.filter, sub);
+          this.byId.set(sub.id, sub);
+          changed.push(sub);
+        } else if (qos > sub.qos) {
+          sub.qos = qos;
+          if (!changed.includes(sub)) changed.push(sub);
+        }
+        entries.push({ parsed, subscription: sub });
+      }
     }
-    const handler = new RoutedHandler(
-      definition.name,
-      entries,
-      Math.max(1, Math.floor(options.concurrency ?? 1)),
-      definition.invoke,
-    );
+    if (entries.length === 0) {
+      throw new MqttSubscribeError(INVALID_FILTER(definition.name, '', 'no filter given'));
+    }
+    const handler = new RoutedHandler(definition.name, entries, concurrency, definition.invoke);
     for (const entry of entries) {
       entry.subscription.handlers.add(handler);
       this.tree.add(entry.parsed.matchFilter, handler);

@@ -6,7 +6,14 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
-import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import {
+  connect,
+  type IClientOptions,
+  type IPublishPacket,
+  type ISubscriptionGrant,
+  type MqttClient,
+} from 'mqtt';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { toMqttConnectOptions } from './config/mqtt-client-options';
 import { MQTT_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
@@ -131,6 +138,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     };
     this.mqttClient = connect(url, clientOptions);
     this.mqttClient.handleMessage = (packet, callback) => this.onPublish(packet, callback);
+    this.watchStreamErrors();
     this.canDeferAcks =
       typeof (this.mqttClient as unknown as Partial<RawSender>)._sendPacket === 'function';
     this.router.setListener(this.dispatchListener, options.maxQueuedMessages);
@@ -269,8 +277,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     const { handler: routed, changed } = this.router.register(
       {
         name: `subscribe(${filters.map((f) => JSON.stringify(f)).join(', ')})`,
-        filters,
-        options: { ...options, share: options.share ?? false },
+        subscriptions: [{ filters, options: { ...options, share: options.share ?? false } }],
         invoke: (message) => handler(message.payload, message.topic, message),
       },
       undefined,
@@ -499,25 +506,25 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
 
   private async sendSubscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
     if (subs.length === 0) return;
-    const v5 = this.config.protocolVersion === 5;
-    const map: Record<
-      string,
-      { qos: MqttQos; nl?: boolean; rap?: boolean; rh?: number; properties?: object }
-    > = {};
-    for (const s of subs) {
-      map[s.filter] = v5
-        ? {
-            qos: s.qos,
-            nl: s.nl,
-            rap: s.rap,
-            rh: s.rh,
-            properties: { subscriptionIdentifier: s.id },
-          }
-        : { qos: s.qos };
-    }
-    let granted;
+    let granted: ISubscriptionGrant[];
     try {
-      granted = await this.mqttClient.subscribeAsync(map);
+      if (this.config.protocolVersion === 5) {
+        // MQTT 5 carries one subscription identifier per SUBSCRIBE packet, so one packet each:
+        // the identifier tells which subscription each copy of a message came through.
+        const grants = await Promise.all(
+          subs.map((s) =>
+            this.mqttClient.subscribeAsync(
+              { [s.filter]: { qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh } },
+              { properties: { subscriptionIdentifier: s.id } },
+            ),
+          ),
+        );
+        granted = grants.flat();
+      } else {
+        const map: Record<string, { qos: MqttQos }> = {};
+        for (const s of subs) map[s.filter] = { qos: s.qos };
+        granted = await this.mqttClient.subscribeAsync(map);
+      }
     } catch (error) {
       const reason = (error as Error).message;
       for (const s of subs) this.log('error', messages.SUBSCRIBE_FAILED(s.filter, reason));
@@ -549,6 +556,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         clearTimeout(timer);
         this.mqttClient.off('connect', onConnect);
         this.mqttClient.off('error', onError);
+        this.mqttClient.off('close', onClose);
       };
       const onConnect = () => {
         cleanup();
@@ -559,12 +567,21 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         cleanup();
         reject(this.connectError(error));
       };
+      // MQTT.js re-emits only a few socket errors; a refused websocket upgrade or a TLS alert
+      // after the handshake just closes the stream. Report that error instead of waiting.
+      const onClose = () => {
+        if (this.lastStreamError) onError(this.lastStreamError);
+      };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new MqttConnectionError(messages.CONNECT_TIMEOUT(this.hostPort, timeoutMs / 1000)));
+        const last = this.lastStreamError ? ` Last error: ${this.lastStreamError.message}.` : '';
+        reject(
+          new MqttConnectionError(messages.CONNECT_TIMEOUT(this.hostPort, timeoutMs / 1000) + last),
+        );
       }, timeoutMs);
       this.mqttClient.on('connect', onConnect);
       this.mqttClient.on('error', onError);
+      this.mqttClient.on('close', onClose);
       try {
         start();
       } catch (error) {
@@ -574,6 +591,22 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private initialSubscribe: Promise<void> = Promise.resolve();
+  private lastStreamError?: Error & { code?: string };
+
+  /** Remembers the last error of each socket MQTT.js opens (it re-emits only some of them). */
+  private watchStreamErrors(): void {
+    const client = this.mqttClient as unknown as { streamBuilder?: (c: MqttClient) => Duplex };
+    const build = client.streamBuilder;
+    if (typeof build !== 'function') return;
+    client.streamBuilder = (c) => {
+      this.lastStreamError = undefined;
+      const stream = build(c);
+      stream.on('error', (error: Error & { code?: string }) => {
+        this.lastStreamError = error;
+      });
+      return stream;
+    };
+  }
 
   private connectError(error: Error & { code?: string | number }): MqttConnectionError {
     const code = error.code;

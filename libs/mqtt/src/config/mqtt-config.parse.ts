@@ -386,7 +386,17 @@ function checkFile(key: string, path: string): string | undefined {
 function hideSecret(secret: unknown, issues: MqttConfigIssue[], warnings: string[]): void {
   if (typeof secret !== 'string' || secret.length < 4) return;
   const forms = [secret, JSON.stringify(secret).slice(1, -1)];
-  const hide = (text: string) => forms.reduce((t, form) => t.split(form).join('***'), text);
+  const hideWhole = (text: string) => forms.reduce((t, form) => t.split(form).join('***'), text);
+  // A long value is quoted cut short ("…"), which may cut the secret too: hide its prefixes there.
+  const hide = (text: string) => {
+    let out = hideWhole(text);
+    for (const form of forms) {
+      for (let k = form.length - 1; k >= 1; k--) {
+        out = out.split(`${form.slice(0, k)}…`).join('***…');
+      }
+    }
+    return out;
+  };
   issues.forEach((i, n) => (issues[n] = { key: i.key, message: hide(i.message) }));
   warnings.forEach((w, n) => (warnings[n] = hide(w)));
 }

@@ -1,0 +1,31 @@
+import { MqttConfigError } from '../errors/mqtt-config.error';
+import { parseMqttConfig } from './mqtt-config.parse';
+
+describe('the password in error messages', () => {
+  const password = 's3cr3t-PASSWORD-xyz';
+
+  function messageOf(input: Record<string, unknown>): string {
+    try {
+      parseMqttConfig(input);
+    } catch (error) {
+      expect(error).toBeInstanceOf(MqttConfigError);
+      return (error as MqttConfigError).message;
+    }
+    throw new Error('expected a configuration error');
+  }
+
+  it.each([10, 62, 70, 75])(
+    'hides every prefix of it when a long quoted value is cut inside it (offset %i)',
+    (offset) => {
+      const message = messageOf({
+        MQTT_USERNAME: 'u',
+        MQTT_PASSWORD: password,
+        MQTT_DEAD_LETTER_TOPIC: `${'x'.repeat(offset)}${password}/#`,
+      });
+      expect(message).toContain('MQTT_DEAD_LETTER_TOPIC');
+      for (let k = 3; k <= password.length; k++) {
+        expect(message).not.toContain(password.slice(0, k));
+      }
+    },
+  );
+});
