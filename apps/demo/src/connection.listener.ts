@@ -1,9 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { MqttService, OnMqttConnect, OnMqttDisconnect, type MqttEvent } from 'nestjs-mqtt';
 
 /** Logs the connection's life: Flask-MQTT's `on_connect` / `on_disconnect`. */
 @Injectable()
-export class ConnectionListener {
+export class ConnectionListener implements OnApplicationShutdown {
   private readonly logger = new Logger(ConnectionListener.name);
 
   constructor(private readonly mqtt: MqttService) {}
@@ -17,6 +17,11 @@ export class ConnectionListener {
 
   @OnMqttDisconnect()
   onDisconnect(): void {
-    this.logger.warn('Connection to the broker lost; the module reconnects by itself');
+    this.logger.warn('Connection to the broker lost');
+  }
+
+  /** @internal Runs after the module has disconnected (in `beforeApplicationShutdown`). */
+  onApplicationShutdown(signal?: string): void {
+    this.logger.log(`Disconnected from the broker${signal ? ` on ${signal}` : ''}`);
   }
 }

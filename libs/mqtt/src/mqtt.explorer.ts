@@ -347,7 +347,7 @@ function payloadDecoder(metatype: unknown): (payload: Buffer) => unknown {
       );
     }
     const instance = plainToInstance(cls, json);
-    const errors = validateSync(instance, { forbidUnknownValues: false });
+    const errors = validateSync(instance, { forbidUnknownValues: false, stopAtFirstError: true });
     if (errors.length > 0) {
       throw new MqttPayloadError(messages.PAYLOAD_INVALID(formatErrors(errors)));
     }

@@ -13,7 +13,7 @@ export class AlertLogHandler {
   @Subscribe('alerts/#', { qos: 1 })
   onAnyAlert(@Topic() topic: string, @Payload() alert: TemperatureAlert): void {
     this.logger.warn(
-      `${topic}: ${alert.deviceId} at ${alert.celsius} °C is above ${alert.thresholdCelsius} °C`,
+      `${topic}: ${alert.celsius} °C at ${alert.at} is above the ${alert.thresholdCelsius} °C threshold`,
     );
   }
 }

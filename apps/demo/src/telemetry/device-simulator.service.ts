@@ -54,13 +54,14 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
     const at = new Date().toISOString();
     DEVICES.forEach((device, index) => {
       const broken = this.tick % INVALID_EVERY === 2 && index === 1;
-      const reading = broken
-        ? { celsius: 'hot', at }
-        : { celsius: this.temperature(device), at };
-      if (broken) this.logger.warn(`${device.id} sends a broken reading: ${JSON.stringify(reading)}`);
+      const reading = broken ? { celsius: 'hot', at } : { celsius: this.temperature(device), at };
+      if (broken)
+        this.logger.warn(`${device.id} sends a broken reading: ${JSON.stringify(reading)}`);
       this.mqtt
         .publish(`sensors/${device.id}/temp`, reading, { qos: 1 })
-        .catch((error: Error) => this.logger.warn(`Reading of ${device.id} not sent: ${error.message}`));
+        .catch((error: Error) =>
+          this.logger.warn(`Reading of ${device.id} not sent: ${error.message}`),
+        );
     });
   }
 

@@ -23,37 +23,40 @@ export interface StatsSnapshot {
 @Injectable()
 export class StatsService {
   private readonly since = new Date().toISOString();
-  private readonly devices = new Map<string, DeviceStats & { sum: number }>();
+  private readonly devices = new Map<string, { stats: DeviceStats; sum: number }>();
 
   /** Adds one valid reading of `deviceId`. */
   recordReading(deviceId: string, celsius: number, at: string): void {
-    const stats = this.devices.get(deviceId);
-    if (!stats) {
+    const entry = this.devices.get(deviceId);
+    if (!entry) {
       this.devices.set(deviceId, {
-        readings: 1,
         sum: celsius,
-        minCelsius: celsius,
-        maxCelsius: celsius,
-        avgCelsius: celsius,
-        lastCelsius: celsius,
-        lastAt: at,
-        alerts: 0,
+        stats: {
+          readings: 1,
+          minCelsius: celsius,
+          maxCelsius: celsius,
+          avgCelsius: celsius,
+          lastCelsius: celsius,
+          lastAt: at,
+          alerts: 0,
+        },
       });
       return;
     }
+    const { stats } = entry;
+    entry.sum += celsius;
     stats.readings++;
-    stats.sum += celsius;
     stats.minCelsius = Math.min(stats.minCelsius, celsius);
     stats.maxCelsius = Math.max(stats.maxCelsius, celsius);
-    stats.avgCelsius = round(stats.sum / stats.readings);
+    stats.avgCelsius = Math.round((entry.sum / stats.readings) * 10) / 10;
     stats.lastCelsius = celsius;
     stats.lastAt = at;
   }
 
   /** Counts one alert of `deviceId`. */
   recordAlert(deviceId: string): void {
-    const stats = this.devices.get(deviceId);
-    if (stats) stats.alerts++;
+    const entry = this.devices.get(deviceId);
+    if (entry) entry.stats.alerts++;
   }
 
   /** A copy of the stats now, ready to be sent as JSON. */
@@ -61,17 +64,12 @@ export class StatsService {
     const devices: Record<string, DeviceStats> = {};
     let readings = 0;
     let alerts = 0;
-    for (const [id, { sum: _sum, ...stats }] of [...this.devices].sort(([a], [b]) =>
-      a.localeCompare(b),
-    )) {
-      devices[id] = stats;
+    const byId = [...this.devices].sort(([a], [b]) => a.localeCompare(b));
+    for (const [id, { stats }] of byId) {
+      devices[id] = { ...stats };
       readings += stats.readings;
       alerts += stats.alerts;
     }
     return { since: this.since, readings, alerts, devices };
   }
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
 }
