@@ -155,7 +155,7 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
     const filters = this.exceptionFilters(instance, method);
     const call = this.contextCreator.create(
-      instance as Record<string, unknown>,
+      instance,
       method,
       methodName,
       MQTT_ARGS_METADATA,

@@ -15,7 +15,9 @@ describe('README configuration table', () => {
   it.each(MQTT_CONFIG_KEYS.map((k) => [k]))('has a row for %s with its default', (key) => {
     const row = rows.get(key);
     expect(row).toBeDefined();
-    const def = (MQTT_CONFIG_KEY_TABLE as Record<string, { default: unknown }>)[key].default;
+    const def = (MQTT_CONFIG_KEY_TABLE as Record<string, { default?: string | number | boolean }>)[
+      key
+    ].default;
     if (def !== undefined && def !== '') expect(row).toContain(String(def));
   });
 
