@@ -1,4 +1,10 @@
-import type { ModuleMetadata, Provider, Type } from '@nestjs/common';
+import type {
+  InjectionToken,
+  ModuleMetadata,
+  OptionalFactoryDependency,
+  Provider,
+  Type,
+} from '@nestjs/common';
 import type { IClientOptions } from 'mqtt';
 import type { MqttConfigInput } from './mqtt-config.interface';
 
@@ -28,9 +34,9 @@ export interface MqttOptionsFactory {
 /** Options of `MqttModule.forRootAsync()`, following Nest's conventions. */
 export interface MqttModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Factory returning the options; its arguments are the `inject` tokens. */
-  useFactory?: (...args: any[]) => MqttModuleOptions | Promise<MqttModuleOptions>;
+  useFactory?(...args: never[]): MqttModuleOptions | Promise<MqttModuleOptions>;
   /** Providers injected into `useFactory`. */
-  inject?: any[];
+  inject?: Array<InjectionToken | OptionalFactoryDependency>;
   /** A class implementing `MqttOptionsFactory`, instantiated by the module. */
   useClass?: Type<MqttOptionsFactory>;
   /** An existing provider implementing `MqttOptionsFactory`. */
