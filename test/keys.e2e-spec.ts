@@ -33,6 +33,10 @@ import {
   type KeysApp,
 } from './fixtures/keys-helpers';
 
+// Jest applies the global testTimeout (5 s), not the e2e project's 30 s of jest.config.js; these
+// suites restart brokers and spawn apps, on a busy 2-core machine.
+jest.setTimeout(30_000);
+
 const BUSY_MS = 1500;
 
 @Injectable()

@@ -34,7 +34,7 @@ export interface MqttOptionsFactory {
 /** Options of `MqttModule.forRootAsync()`, following Nest's conventions. */
 export interface MqttModuleAsyncOptions extends Pick<ModuleMetadata, 'imports'> {
   /** Factory returning the options; its arguments are the `inject` tokens. */
-  useFactory?(...args: never[]): MqttModuleOptions | Promise<MqttModuleOptions>;
+  useFactory?(this: void, ...args: never[]): MqttModuleOptions | Promise<MqttModuleOptions>;
   /** Providers injected into `useFactory`. */
   inject?: Array<InjectionToken | OptionalFactoryDependency>;
   /** A class implementing `MqttOptionsFactory`, instantiated by the module. */
