@@ -60,17 +60,20 @@ const NETWORK_ERRORS = new Set([
 ]);
 
 interface PendingAck {
+  readonly packet: IPublishPacket;
   readonly messageId: number;
   ready: boolean;
 }
-/** MQTT.js's packet writer, used to send PUBACKs once handlers settled. */
-interface RawSender {
+/** The parts of MQTT.js used to send PUBACK / PUBCOMP once handlers settled. */
+interface RawClient {
   _sendPacket(
-    packet: { cmd: 'puback'; messageId: number; reasonCode: number },
+    packet: { cmd: 'puback' | 'pubcomp'; messageId: number; reasonCode?: number },
     cb: () => void,
   ): void;
+  _releaseIncomingQoS2Publish?(messageId: number): void;
+  incomingStore: { del(packet: IPublishPacket, cb: () => void): unknown };
 }
-const ACK_DEFERRED = new Error('nestjs-mqtt: PUBACK deferred until the handlers settle');
+const ACK_DEFERRED = new Error('nestjs-mqtt: acknowledgement deferred until the handlers settle');
 function noop(): void {}
 
 /** Certificate and handshake errors: the broker was reached, TLS settings are to blame. */
@@ -139,8 +142,9 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     this.mqttClient = connect(url, clientOptions);
     this.mqttClient.handleMessage = (packet, callback) => this.onPublish(packet, callback);
     this.watchStreamErrors();
+    const raw = this.mqttClient as unknown as Partial<RawClient>;
     this.canDeferAcks =
-      typeof (this.mqttClient as unknown as Partial<RawSender>)._sendPacket === 'function';
+      typeof raw._sendPacket === 'function' && typeof raw.incomingStore?.del === 'function';
     this.router.setListener(this.dispatchListener, options.maxQueuedMessages);
     this.wireEvents();
   }
@@ -446,9 +450,9 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
   /**
    * Called by MQTT.js for every incoming PUBLISH (QoS 2: at PUBREL) before it acknowledges.
    * QoS 0: handlers are queued and the client reads on, unless the queues are full.
-   * QoS 1: the PUBACK is withheld until the handlers settle, but the client reads on, so other
-   * messages (and other handlers) are not held up; PUBACKs still go out in arrival order, as the
-   * MQTT specification requires. QoS 2: PUBCOMP is sent after the handlers settle, one at a time.
+   * QoS 1 and 2: the PUBACK / PUBCOMP is withheld until the handlers settle, but the client reads
+   * on, so other messages (and other handlers) are not held up; acknowledgements still go out in
+   * arrival order, as the MQTT specification requires.
    */
   private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
     if (packet.qos === 0) {
@@ -457,7 +461,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       return;
     }
     const settled = this.router.dispatch(packet, true);
-    if (packet.qos === 2 || packet.messageId === undefined || !this.canDeferAcks) {
+    if (packet.messageId === undefined || !this.canDeferAcks) {
       if (settled === undefined) callback();
       else settled.then(() => callback(), callback);
       return;
@@ -466,7 +470,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       callback();
       return;
     }
-    const ack: PendingAck = { messageId: packet.messageId, ready: settled === undefined };
+    const ack: PendingAck = { packet, messageId: packet.messageId, ready: settled === undefined };
     this.pendingAcks.push(ack);
     if (settled) {
       void settled.then(() => {
@@ -474,7 +478,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         this.flushAcks();
       });
     }
-    // An error tells MQTT.js not to send the PUBACK itself, and to go on with the next packet.
+    // An error tells MQTT.js not to acknowledge itself, and to go on with the next packet.
     this.readOn(() => callback(ACK_DEFERRED));
   }
 
@@ -484,16 +488,19 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     else next();
   }
 
-  /** Sends the PUBACKs of settled messages, in the order the messages arrived. */
+  /** Acknowledges settled messages, in the order they arrived (what MQTT.js would have done). */
   private flushAcks(): void {
     const queue = this.pendingAcks;
+    const raw = this.mqttClient as unknown as RawClient;
     while (queue.length > 0 && queue[0].ready) {
-      const { messageId } = queue.shift()!;
-      if (this.mqttClient.connected) {
-        (this.mqttClient as unknown as RawSender)._sendPacket(
-          { cmd: 'puback', messageId, reasonCode: 0 },
-          noop,
-        );
+      const { packet, messageId } = queue.shift()!;
+      if (!this.mqttClient.connected) continue;
+      if (packet.qos === 1) {
+        raw._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, noop);
+      } else {
+        raw.incomingStore.del(packet, noop);
+        raw._releaseIncomingQoS2Publish?.(messageId);
+        raw._sendPacket({ cmd: 'pubcomp', messageId }, noop);
       }
     }
   }
@@ -504,48 +511,77 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     await this.mqttClient.unsubscribeAsync(orphaned);
   }
 
+  /**
+   * Sends SUBSCRIBE for `subs` and reports each SUBACK code: granted, downgraded or refused.
+   * `strict` (runtime subscribe) turns a refusal or failure into a rejection.
+   */
   private async sendSubscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
     if (subs.length === 0) return;
-    let granted: ISubscriptionGrant[];
-    try {
-      if (this.config.protocolVersion === 5) {
-        // MQTT 5 carries one subscription identifier per SUBSCRIBE packet, so one packet each:
-        // the identifier tells which subscription each copy of a message came through.
-        const grants = await Promise.all(
-          subs.map((s) =>
-            this.mqttClient.subscribeAsync(
-              { [s.filter]: { qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh } },
-              { properties: { subscriptionIdentifier: s.id } },
-            ),
-          ),
-        );
-        granted = grants.flat();
-      } else {
-        const map: Record<string, { qos: MqttQos }> = {};
-        for (const s of subs) map[s.filter] = { qos: s.qos };
-        granted = await this.mqttClient.subscribeAsync(map);
-      }
-    } catch (error) {
-      const reason = (error as Error).message;
-      for (const s of subs) this.log('error', messages.SUBSCRIBE_FAILED(s.filter, reason));
-      if (strict) throw new MqttSubscribeError(messages.SUBSCRIBE_FAILED(subs[0].filter, reason));
-      return;
-    }
-    const refused: string[] = [];
-    for (const g of granted) {
-      const sub = subs.find((s) => s.filter === g.topic);
-      if (!sub) continue;
-      sub.granted = g.qos;
-      this.eventSubject.next({ type: 'subscribe', filter: g.topic, qos: sub.qos, granted: g.qos });
-      if (g.qos >= 0x80) {
-        const reason = `reason code 0x${g.qos.toString(16)}`;
-        this.log('error', messages.SUBSCRIBE_REFUSED(g.topic, reason));
-        refused.push(messages.SUBSCRIBE_REFUSED(g.topic, reason));
-      } else if (g.qos < sub.qos) {
-        this.log('warn', messages.SUBSCRIBE_DOWNGRADED(g.topic, sub.qos, g.qos));
-      }
-    }
-    if (strict && refused.length > 0) throw new MqttSubscribeError(refused.join('; '));
+    // MQTT 5 carries one subscription identifier per SUBSCRIBE packet, so one packet each: the
+    // identifier tells which subscription each copy of a message came through.
+    const batches =
+      this.config.protocolVersion === 5
+        ? subs.map((s) => ({
+            subs: [s],
+            send: () =>
+              this.mqttClient.subscribeAsync(
+                { [s.filter]: { qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh } },
+                { properties: { subscriptionIdentifier: s.id } },
+              ),
+          }))
+        : [
+            {
+              subs,
+              send: () =>
+                this.mqttClient.subscribeAsync(
+                  Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])),
+                ),
+            },
+          ];
+    const problems: string[] = [];
+    await Promise.all(
+      batches.map(async (batch) => {
+        let codes: number[];
+        try {
+          codes = (await batch.send()).map((g: ISubscriptionGrant) => g.qos);
+        } catch (error) {
+          // MQTT.js rejects the whole SUBSCRIBE when the SUBACK refuses any filter; the packet
+          // still holds each filter's code. Without a packet it really failed (e.g. went offline).
+          const granted = (error as { packet?: { granted?: number[] } }).packet?.granted;
+          if (!Array.isArray(granted)) {
+            const reason = (error as Error).message;
+            for (const s of batch.subs) {
+              this.log('error', messages.SUBSCRIBE_FAILED(s.filter, reason));
+              problems.push(messages.SUBSCRIBE_FAILED(s.filter, reason));
+            }
+            return;
+          }
+          codes = granted;
+        }
+        batch.subs.forEach((sub, index) => {
+          const code = codes[index];
+          if (code === undefined) return;
+          sub.granted = code;
+          this.eventSubject.next({
+            type: 'subscribe',
+            filter: sub.filter,
+            qos: sub.qos,
+            granted: code,
+          });
+          if (code >= 0x80) {
+            const text = messages.SUBSCRIBE_REFUSED(
+              sub.filter,
+              `reason code 0x${code.toString(16)}`,
+            );
+            this.log('error', text);
+            problems.push(text);
+          } else if (code < sub.qos) {
+            this.log('warn', messages.SUBSCRIBE_DOWNGRADED(sub.filter, sub.qos, code));
+          }
+        });
+      }),
+    );
+    if (strict && problems.length > 0) throw new MqttSubscribeError(problems.join('; '));
   }
 
   /** Starts connecting and resolves after CONNACK and the first SUBACKs, or rejects. */
