@@ -153,26 +153,34 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
     const decoder = payloadDecoder(payloadArg ? paramTypes[payloadArg.index] : undefined);
 
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
-    const filters = this.exceptionFilters(instance, method);
-    const call = this.contextCreator.create(
-      instance,
-      method,
-      methodName,
-      MQTT_ARGS_METADATA,
-      paramsFactory,
-      undefined,
-      undefined,
-      { guards: true, interceptors: true, filters: !filters },
-      MQTT_CONTEXT_TYPE,
-    ) as (payload: Buffer, ctx: MqttContext) => Promise<unknown>;
-    const invoke = filters
-      ? (message: MqttMessage) => {
-          const ctx = new MqttContext(message, decoder);
-          return call(message.payload, ctx).catch((error: unknown) =>
-            applyFilters(filters, error, [message.payload, ctx]),
-          );
-        }
-      : (message: MqttMessage) => call(message.payload, new MqttContext(message, decoder));
+    const moduleKey = this.contextCreator.getContextModuleKey(instance.constructor);
+    const filters = this.exceptionFilters(instance, method, moduleKey);
+    let invoke: (message: MqttMessage) => unknown;
+    if (filters && !this.hasEnhancers(instance, method, moduleKey, args, filters)) {
+      // No guard, interceptor, pipe or filter anywhere: call the method directly. Nest's context
+      // creator would resolve every argument through promises, ~3x the cost of the whole dispatch.
+      invoke = directInvoker(instance, method, args, decoder);
+    } else {
+      const call = this.contextCreator.create(
+        instance as Record<string, unknown>,
+        method,
+        methodName,
+        MQTT_ARGS_METADATA,
+        paramsFactory,
+        undefined,
+        undefined,
+        { guards: true, interceptors: true, filters: !filters },
+        MQTT_CONTEXT_TYPE,
+      ) as (payload: Buffer, ctx: MqttContext) => Promise<unknown>;
+      invoke = filters
+        ? (message: MqttMessage) => {
+            const ctx = new MqttContext(message, decoder);
+            return call(message.payload, ctx).catch((error: unknown) =>
+              applyFilters(filters, error, [message.payload, ctx]),
+            );
+          }
+        : (message: MqttMessage) => call(message.payload, new MqttContext(message, decoder));
+    }
 
     // One registration per method, so overlapping filters of stacked @Subscribe run it once.
     this.mqtt.registerHandler({ name, subscriptions: subscribes, invoke });
@@ -186,6 +194,7 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
   private exceptionFilters(
     instance: object,
     method: (...a: unknown[]) => unknown,
+    moduleKey: string,
   ): FilterChain | undefined {
     const internals = this.contextCreator as unknown as {
       filtersContextCreator?: {
@@ -194,9 +203,37 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
     };
     const creator = internals.filtersContextCreator;
     if (typeof creator?.create !== 'function') return undefined;
-    const moduleKey = this.contextCreator.getContextModuleKey(instance.constructor);
     const chain = creator.create(instance, method, moduleKey);
     return Array.isArray(chain.filters) ? (chain as FilterChain) : undefined;
+  }
+
+  /**
+   * Whether any guard, interceptor, pipe (global, class, method or parameter) or exception filter
+   * applies to the handler. True when Nest's internals cannot tell (then Nest's path is used).
+   */
+  private hasEnhancers(
+    instance: object,
+    method: (...a: unknown[]) => unknown,
+    moduleKey: string,
+    args: MqttArgsMetadata,
+    filters: FilterChain,
+  ): boolean {
+    type Creator = { create(instance: object, callback: unknown, module: string): unknown[] };
+    const internals = this.contextCreator as unknown as Record<
+      string,
+      Partial<Creator> | undefined
+    >;
+    const creators = [
+      'guardsContextCreator',
+      'interceptorsContextCreator',
+      'pipesContextCreator',
+    ].map((name) => internals[name]);
+    if (creators.some((c) => typeof c?.create !== 'function')) return true;
+    const found = creators.some(
+      (c) => (c as Creator).create(instance, method, moduleKey).length > 0,
+    );
+    const paramPipes = Object.values(args).some((a) => a.pipes.length > 0);
+    return found || paramPipes || filters.filters.length > 0;
   }
 
   private checkTopicParams(
@@ -269,6 +306,28 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
       `Listener ${name} for "${type}" failed: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
+}
+
+/** Calls a handler with its arguments resolved synchronously: the path with no enhancers. */
+function directInvoker(
+  instance: object,
+  method: (...a: unknown[]) => unknown,
+  args: MqttArgsMetadata,
+  decoder: (payload: Buffer) => unknown,
+): (message: MqttMessage) => unknown {
+  const params = Object.keys(args).map((key) => ({
+    type: Number(key.slice(0, key.indexOf(':'))),
+    index: args[key].index,
+    data: args[key].data,
+  }));
+  const argc = params.reduce((n, p) => Math.max(n, p.index + 1), 0);
+  return (message) => {
+    const host: [Buffer, MqttContext] = [message.payload, new MqttContext(message, decoder)];
+    const values: unknown[] = new Array(argc);
+    for (const p of params)
+      values[p.index] = paramsFactory.exchangeKeyForValue(p.type, p.data, host);
+    return method.apply(instance, values);
+  };
 }
 
 interface FilterChain {

@@ -76,6 +76,8 @@ export class RoutedHandler {
 }
 
 const NO_IDS: readonly number[] = [];
+/** Topics whose handlers are remembered; past that the cache starts over. */
+const MATCH_CACHE_SIZE = 10_000;
 
 /**
  * Owns matching: which handlers a topic goes to, and which broker subscriptions they need.
@@ -84,6 +86,8 @@ const NO_IDS: readonly number[] = [];
 @Injectable()
 export class MqttRouter {
   private readonly tree = new TopicTree<RoutedHandler>();
+  /** Lookups of recent topics: devices publish to the same topics over and over. */
+  private readonly matchCache = new Map<string, RoutedHandler[]>();
   private readonly subscriptions = new Map<string, MqttBrokerSubscription>();
   private readonly byId = new Map<number, MqttBrokerSubscription>();
   private nextId = 1;
@@ -160,12 +164,14 @@ export class MqttRouter {
       entry.subscription.handlers.add(handler);
       this.tree.add(entry.parsed.matchFilter, handler);
     }
+    this.matchCache.clear();
     return { handler, changed };
   }
 
   /** Removes a handler; returns the broker filters nobody needs any more. */
   unregister(handler: RoutedHandler): string[] {
     const orphaned: string[] = [];
+    this.matchCache.clear();
     for (const { parsed, subscription } of handler.entries) {
       this.tree.remove(parsed.matchFilter, handler);
       subscription.handlers.delete(handler);
@@ -243,7 +249,12 @@ export class MqttRouter {
   dispatch(packet: IPublishPacket, track: boolean): Promise<void> | undefined {
     if (!this.intake) return track ? new Promise<void>(() => undefined) : undefined;
     const topic = packet.topic;
-    const handlers = this.tree.match(topic);
+    let handlers = this.matchCache.get(topic);
+    if (handlers === undefined) {
+      handlers = this.tree.match(topic);
+      if (this.matchCache.size >= MATCH_CACHE_SIZE) this.matchCache.clear();
+      this.matchCache.set(topic, handlers);
+    }
     const count = handlers.length;
     if (count === 0) return undefined;
     const ids = subscriptionIds(packet);

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import {
   connect,
   type IClientOptions,
+  type IClientPublishOptions,
   type IPublishPacket,
   type ISubscriptionGrant,
   type MqttClient,
@@ -75,6 +76,17 @@ interface RawClient {
 }
 const ACK_DEFERRED = new Error('nestjs-mqtt: acknowledgement deferred until the handlers settle');
 function noop(): void {}
+
+/**
+ * MQTT.js options with no undefined keys: it copies and inspects every key it is given, and an
+ * explicit `properties: undefined` alone costs ~2 µs per publish.
+ */
+function publishOptions(qos: MqttQos, options: MqttPublishOptions): IClientPublishOptions {
+  const opts: IClientPublishOptions = { qos };
+  if (options.retain) opts.retain = true;
+  if (options.properties) opts.properties = options.properties;
+  return opts;
+}
 
 /** Certificate and handshake errors: the broker was reached, TLS settings are to blame. */
 function isTlsError(code: string): boolean {
@@ -249,20 +261,15 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       return Promise.reject(new MqttPublishError((error as Error).message));
     }
     return new Promise<void>((resolve, reject) => {
-      this.mqttClient.publish(
-        topic,
-        body,
-        { qos, retain: options.retain ?? false, dup: false, properties: options.properties },
-        (error) => {
-          if (error) {
-            reject(
-              new MqttPublishError(messages.PUBLISH_FAILED(topic, error.message), { cause: error }),
-            );
-          } else {
-            resolve();
-          }
-        },
-      );
+      this.mqttClient.publish(topic, body, publishOptions(qos, options), (error) => {
+        if (error) {
+          reject(
+            new MqttPublishError(messages.PUBLISH_FAILED(topic, error.message), { cause: error }),
+          );
+        } else {
+          resolve();
+        }
+      });
     });
   }
 
