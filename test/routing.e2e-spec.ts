@@ -177,7 +177,11 @@ class V5OptionHandlers {
   }
 
   @Subscribe('rh/a')
-  rhAlways(@Topic() topic: string, @Payload() body: string, @Packet() packet: IPublishPacket): void {
+  rhAlways(
+    @Topic() topic: string,
+    @Payload() body: string,
+    @Packet() packet: IPublishPacket,
+  ): void {
     this.hits.add('rh0', `${topic}=${body} retain=${packet.retain}`);
   }
 }
@@ -427,8 +431,9 @@ describeWithMosquitto('routing', () => {
         'qos/x',
         'qos/x',
       ]);
-      expect(hits.all.filter((h) => h.topic === 'qos/low').map((h) => `${h.handler} q${h.qos}`))
-        .toEqual(expect.arrayContaining(['low q2']));
+      expect(
+        hits.all.filter((h) => h.topic === 'qos/low').map((h) => `${h.handler} q${h.qos}`),
+      ).toEqual(expect.arrayContaining(['low q2']));
       expect(hits.of('runtimeLow')).toEqual(['qos/low']);
 
       // Removing the runtime handler keeps the broker subscription the decorators need.
@@ -532,27 +537,28 @@ describeWithMosquitto('routing', () => {
       const seeder = await connectClient(mosquitto.url, { protocolVersion: 5 });
       clients.push(seeder);
       await seeder.publishAsync('rh/a', 'old', { qos: 1, retain: true });
+      try {
+        current = await startApp({
+          broker: mosquitto,
+          version: 5,
+          providers: [Hits, Fence, V5OptionHandlers],
+        });
+        const { mqtt } = current;
+        const hits = current.get(Hits);
+        await until(() => hits.of('rh0').length === 1, 'the retained message for rh 0');
 
-      current = await startApp({
-        broker: mosquitto,
-        version: 5,
-        providers: [Hits, Fence, V5OptionHandlers],
-      });
-      const { mqtt } = current;
-      const hits = current.get(Hits);
-      await until(() => hits.of('rh0').length === 1, 'the retained message for rh 0');
-
-      await mqtt.publish('rap/1', 'x', { qos: 1, retain: true });
-      await mqtt.publish('norap/1', 'x', { qos: 1, retain: true });
-      await current.fence();
-      expect(hits.of('rh0')).toEqual(['rh/a=old retain=true']);
-      expect(hits.of('rh2')).toEqual([]);
-      expect(hits.of('rap')).toEqual(['rap/1 retain=true']);
-      expect(hits.of('noRap')).toEqual(['norap/1 retain=false']);
-
-      // Clean the retained messages for later tests.
-      for (const t of ['rh/a', 'rap/1', 'norap/1']) {
-        await seeder.publishAsync(t, '', { qos: 1, retain: true });
+        await mqtt.publish('rap/1', 'x', { qos: 1, retain: true });
+        await mqtt.publish('norap/1', 'x', { qos: 1, retain: true });
+        await current.fence();
+        expect(hits.of('rh0')).toEqual(['rh/a=old retain=true']);
+        expect(hits.of('rh2')).toEqual([]);
+        expect(hits.of('rap')).toEqual(['rap/1 retain=true']);
+        expect(hits.of('noRap')).toEqual(['norap/1 retain=false']);
+      } finally {
+        // An empty retained message deletes the retained one, so later suites start clean.
+        for (const t of ['rh/a', 'rap/1', 'norap/1']) {
+          await seeder.publishAsync(t, '', { qos: 1, retain: true });
+        }
       }
     });
   });

@@ -406,7 +406,7 @@ function payloadDecoder(metatype: unknown): (payload: Buffer) => unknown {
       );
     }
     const instance = plainToInstance(cls, json);
-    const errors = validateSync(instance, { forbidUnknownValues: false, stopAtFirstError: true });
+    const errors = validateSync(instance, { forbidUnknownValues: false });
     if (errors.length > 0) {
       throw new MqttPayloadError(messages.PAYLOAD_INVALID(formatErrors(errors)));
     }

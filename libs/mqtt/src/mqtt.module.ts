@@ -26,14 +26,17 @@ const configProvider: Provider = {
   inject: [MQTT_MODULE_OPTIONS],
 };
 
+const KNOWN_KEYS = new Set<string>(MQTT_CONFIG_KEYS);
+
 /**
  * Reads every `MQTT_*` key through ConfigService (so `.env` files and the environment both
  * work), plus unknown `MQTT_*` names of the environment so their typos can be reported.
  */
 function optionsFromConfigService(config: ConfigService): MqttModuleOptions {
   const record: Record<string, unknown> = {};
+  // Unknown names only, for the typo warnings; every known key comes from ConfigService alone.
   for (const name of Object.keys(process.env)) {
-    if (name.startsWith('MQTT_')) record[name] = process.env[name];
+    if (name.startsWith('MQTT_') && !KNOWN_KEYS.has(name)) record[name] = process.env[name];
   }
   for (const key of MQTT_CONFIG_KEYS) {
     const value: unknown = config.get(key);
