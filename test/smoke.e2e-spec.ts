@@ -25,7 +25,9 @@ describe('smoke', () => {
 
   it('routes, publishes and closes', async () => {
     const mod = await Test.createTestingModule({
-      imports: [MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: broker.port })],
+      imports: [
+        MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: broker.port }),
+      ],
       providers: [Sensors],
     }).compile();
     const app = await mod.init();
@@ -34,7 +36,9 @@ describe('smoke', () => {
     await mqtt.publish('sensors/a1/temp', { c: 21.5 }, { qos: 1 });
     await mqtt.publish('raw/x/y', Buffer.from([1, 2, 3]));
     const got: string[] = [];
-    await mqtt.subscribe('rt/+', (p, t) => { got.push(`${t}=${p.toString()}`); });
+    await mqtt.subscribe('rt/+', (p, t) => {
+      got.push(`${t}=${p.toString()}`);
+    });
     await mqtt.publish('rt/1', 'hello', { qos: 1 });
     await new Promise((r) => setTimeout(r, 200));
     const s = app.get(Sensors);
