@@ -204,6 +204,47 @@ describe('configuration through ConfigService', () => {
     await expectDelivered(mqtt, 'cfg/dotenv', 'from .env and env');
   });
 
+  it('forRootAsync() reads keys that a ConfigModule load() factory provides', async () => {
+    const clientId = uid('cfg-load');
+    const { mqtt } = await start([
+      ConfigModule.forRoot({
+        ignoreEnvFile: true,
+        load: [
+          () => ({
+            MQTT_BROKER_URL: '127.0.0.1',
+            MQTT_BROKER_PORT: aedes.port,
+            MQTT_CLIENT_ID: clientId,
+            MQTT_KEEPALIVE: 31,
+          }),
+        ],
+      }),
+      MqttModule.forRootAsync(),
+    ]);
+    expect(connects.get(clientId)).toMatchObject({ clientId, keepalive: 31 });
+    await expectDelivered(mqtt, 'cfg/load', 'from load()');
+  });
+
+  it('forRootAsync() honours ConfigModule skipProcessEnv: a stray MQTT_* variable is not read', async () => {
+    const clientId = uid('cfg-skip');
+    process.env.MQTT_KEEPALIVE = '5'; // ConfigService is told not to look at process.env
+    const { app } = await start([
+      ConfigModule.forRoot({
+        ignoreEnvFile: true,
+        skipProcessEnv: true,
+        load: [
+          () => ({
+            MQTT_BROKER_URL: '127.0.0.1',
+            MQTT_BROKER_PORT: aedes.port,
+            MQTT_CLIENT_ID: clientId,
+          }),
+        ],
+      }),
+      MqttModule.forRootAsync(),
+    ]);
+    expect(app.get(ConfigService).get('MQTT_KEEPALIVE')).toBeUndefined();
+    expect(connects.get(clientId)).toMatchObject({ clientId, keepalive: 60 });
+  });
+
   it('forRoot(options) takes native values (numbers and booleans)', async () => {
     const clientId = uid('cfg-native');
     const { mqtt } = await start([
@@ -404,6 +445,8 @@ describe('configuration through ConfigService', () => {
       MQTT_USERNAME: USER,
       MQTT_PASSWORD: PASSWORD,
       MQTT_BROKER_PROTT: PASSWORD, // an unknown key whose value is the password
+      // A value long enough to be cut when quoted: not even a prefix of the password may show.
+      MQTT_DEAD_LETTER_TOPIC: `${'x'.repeat(70)}${PASSWORD}/#`,
     });
     const logger = new CaptureLogger();
     const error = await rejectionOf(
@@ -414,13 +457,19 @@ describe('configuration through ConfigService', () => {
     );
     expect(error).toBeInstanceOf(MqttConfigError);
     const { issues } = error as MqttConfigError;
-    expect(issues.map((i) => i.key)).toEqual(['MQTT_BROKER_URL', 'MQTT_LAST_WILL_TOPIC']);
+    expect(issues.map((i) => i.key)).toEqual([
+      'MQTT_BROKER_URL',
+      'MQTT_LAST_WILL_TOPIC',
+      'MQTT_DEAD_LETTER_TOPIC',
+    ]);
     expect(issues[0].message).toContain('must not contain a user name or password');
     expect(issues[1].message).toContain('without the wildcards + and #');
     expect(issues[1].message).toContain('***');
-    expect(everythingAbout(error)).not.toContain(PASSWORD);
+    expect(issues[2].message).toContain('without the wildcards + and #');
+    const prefix = PASSWORD.slice(0, 6); // "s3cr3t": no part of the password, cut or whole
+    expect(everythingAbout(error)).not.toContain(prefix);
     expect(logger.lines.length).toBeGreaterThan(0);
-    for (const line of logger.lines) expect(line.text).not.toContain(PASSWORD);
+    for (const line of logger.lines) expect(line.text).not.toContain(prefix);
   });
 
   it('names a TLS file that does not exist with its key and path', async () => {
