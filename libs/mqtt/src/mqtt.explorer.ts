@@ -162,7 +162,7 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
       invoke = directInvoker(instance, method, args, decoder);
     } else {
       const call = this.contextCreator.create(
-        instance as Record<string, unknown>,
+        instance,
         method,
         methodName,
         MQTT_ARGS_METADATA,
