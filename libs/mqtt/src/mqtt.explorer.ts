@@ -2,7 +2,7 @@ import {
   Injectable,
   Logger,
   type ArgumentsHost,
-  type OnModuleDestroy,
+  type OnApplicationShutdown,
   type OnModuleInit,
   type Type,
 } from '@nestjs/common';
@@ -81,7 +81,7 @@ const DEFAULT_ARGS: MqttArgsMetadata = {
  * and exception filters apply as on HTTP routes.
  */
 @Injectable()
-export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
+export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(MQTT_LOGGER_CONTEXT);
   private readonly eventSubscriptions: Subscription[] = [];
 
@@ -95,17 +95,24 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
   /** @internal */
   onModuleInit(): void {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
-    for (const wrapper of wrappers) this.exploreWrapper(wrapper);
+    const explored = new Set<object>();
+    for (const wrapper of wrappers) {
+      const { instance } = wrapper;
+      // An alias (`useExisting`) or a second token for the same instance must not register twice.
+      if (wrapper.isAlias || !instance || typeof instance !== 'object' || explored.has(instance)) {
+        continue;
+      }
+      explored.add(instance);
+      this.exploreWrapper(wrapper, instance);
+    }
   }
 
-  /** @internal */
-  onModuleDestroy(): void {
+  /** @internal Stops the event listeners last, so they see the shutdown's log lines. */
+  onApplicationShutdown(): void {
     for (const s of this.eventSubscriptions) s.unsubscribe();
   }
 
-  private exploreWrapper(wrapper: InstanceWrapper): void {
-    const { instance } = wrapper;
-    if (!instance || typeof instance !== 'object') return;
+  private exploreWrapper(wrapper: InstanceWrapper, instance: object): void {
     const prototype = Object.getPrototypeOf(instance) as object | null;
     if (!prototype) return;
     for (const methodName of this.scanner.getAllMethodNames(prototype)) {
@@ -117,17 +124,18 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
       );
       const events: MqttEventType[] | undefined = Reflect.getMetadata(MQTT_EVENT_METADATA, method);
       if (!subscribes && !events) continue;
-      const name = `${(instance as object).constructor.name}.${methodName}`;
+      const name = `${instance.constructor.name}.${methodName}`;
       if (!wrapper.isDependencyTreeStatic()) {
         this.logger.warn(messages.REQUEST_SCOPED(name));
         continue;
       }
-      if (subscribes) this.registerSubscriber(instance, methodName, name, subscribes);
+      if (subscribes) this.registerSubscriber(wrapper, instance, methodName, name, subscribes);
       if (events) this.registerEventListener(instance, methodName, name, events);
     }
   }
 
   private registerSubscriber(
+    wrapper: InstanceWrapper,
     instance: object,
     methodName: string,
     name: string,
@@ -147,13 +155,22 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
 
     const paramTypes: unknown[] =
       Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(instance), methodName) ?? [];
-    const payloadArg = Object.values(args).find((_, i) =>
-      Object.keys(args)[i].startsWith(`${MqttParamType.PAYLOAD}:`),
-    );
+    // The decoding follows the type of a whole-payload @Payload(); @Payload('field') reads JSON.
+    const payloadArg = Object.entries(args).find(
+      ([key, arg]) => key.startsWith(`${MqttParamType.PAYLOAD}:`) && arg.data === undefined,
+    )?.[1];
     const decoder = payloadDecoder(payloadArg ? paramTypes[payloadArg.index] : undefined);
 
     const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
-    const moduleKey = this.contextCreator.getContextModuleKey(instance.constructor);
+    // Enhancers given as classes resolve in the module that declares the handler. Nest looks for
+    // that module among providers only, so a controller's would be missed (and its guards
+    // silently dropped): take it from the wrapper's host, for Nest's context creator too.
+    const moduleKey =
+      (wrapper.host as { token?: string } | undefined)?.token ??
+      this.contextCreator.getContextModuleKey(instance.constructor);
+    const contextCreator = Object.create(this.contextCreator, {
+      getContextModuleKey: { value: () => moduleKey },
+    }) as ExternalContextCreator;
     const filters = this.exceptionFilters(instance, method, moduleKey);
     let invoke: (message: MqttMessage) => unknown;
     if (filters && !this.hasEnhancers(instance, method, moduleKey, args, filters)) {
@@ -161,7 +178,7 @@ export class MqttExplorer implements OnModuleInit, OnModuleDestroy {
       // creator would resolve every argument through promises, ~3x the cost of the whole dispatch.
       invoke = directInvoker(instance, method, args, decoder);
     } else {
-      const call = this.contextCreator.create(
+      const call = contextCreator.create(
         instance,
         method,
         methodName,
@@ -341,22 +358,18 @@ interface FilterChain {
 /**
  * Gives an error to the first exception filter whose `@Catch()` matches it, as Nest does for
  * HTTP routes. A filter that catches the error has handled it (no error report, no dead
- * letter) unless it throws, rejects or returns an Observable that errors.
+ * letter) unless it throws, rejects or returns an Observable that errors; what it returns is
+ * the handler's result.
  */
-async function applyFilters(
-  chain: FilterChain,
-  error: unknown,
-  args: [Buffer, MqttContext],
-): Promise<undefined> {
+function applyFilters(chain: FilterChain, error: unknown, args: [Buffer, MqttContext]): unknown {
   const filter = chain.filters.find(
     ({ exceptionMetatypes }) =>
       exceptionMetatypes.length === 0 || exceptionMetatypes.some((type) => error instanceof type),
   );
   if (!filter) throw error;
   const result = filter.func(error, argumentsHost(args));
-  if (isObservable(result)) await lastValueFrom(result, { defaultValue: undefined });
-  else await result;
-  return undefined;
+  // What the filter returns is the handler's result (so it can be an MQTT 5 reply).
+  return isObservable(result) ? lastValueFrom(result, { defaultValue: undefined }) : result;
 }
 
 function argumentsHost(args: [Buffer, MqttContext]): ArgumentsHost {

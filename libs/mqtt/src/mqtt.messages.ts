@@ -23,6 +23,8 @@ export const CONNECT_UNREACHABLE = (hostPort: string, reason: string) =>
   `Cannot reach the MQTT broker at ${hostPort}: ${reason}. Check MQTT_BROKER_URL and MQTT_BROKER_PORT, that the broker runs, or set MQTT_CONNECT_IN_BACKGROUND=true to start without it.`;
 export const CONNECT_TLS_FAILED = (hostPort: string, reason: string) =>
   `TLS with the MQTT broker at ${hostPort} failed: ${reason}. Check MQTT_TLS_CA_CERTS (the CA that signed the broker's certificate), MQTT_TLS_CERT_REQS, MQTT_TLS_VERSION, MQTT_TLS_CIPHERS, the client certificate (MQTT_TLS_CERTFILE/MQTT_TLS_KEYFILE) and, for a host name mismatch, MQTT_BROKER_URL.`;
+export const SUBACK_TIMEOUT = (hostPort: string, seconds: number) =>
+  `The MQTT broker at ${hostPort} accepted the connection but did not acknowledge the subscriptions within ${seconds} s (MQTT_CONNECTION_TIMEOUT). Check the broker's limits and access rules, or raise MQTT_CONNECTION_TIMEOUT.`;
 export const CONNECT_TIMEOUT = (hostPort: string, seconds: number) =>
   `No CONNACK from the MQTT broker at ${hostPort} within ${seconds} s (MQTT_CONNECTION_TIMEOUT). Check the address, port, transport and TLS settings, or raise MQTT_CONNECTION_TIMEOUT.`;
 
@@ -33,10 +35,14 @@ export const INVALID_PAYLOAD = (type: string) =>
 export const INVALID_QOS = (qos: unknown) => `Invalid QoS ${String(qos)}: use 0, 1 or 2.`;
 export const PUBLISH_FAILED = (topic: string, reason: string) =>
   `Publishing to "${topic}" failed: ${reason}`;
+export const OFFLINE_NO_RECONNECT = (topic: string) =>
+  `Cannot publish to "${topic}": the connection is lost and MQTT_RECONNECT_PERIOD is 0, so it will not come back. Set MQTT_RECONNECT_PERIOD to reconnect automatically.`;
 export const CLIENT_CLOSED = () =>
   'The MQTT client is closed (the application is shutting down); the message was not sent.';
 export const INVALID_FILTER = (where: string, filter: string, problem: string) =>
   `Invalid MQTT topic filter ${JSON.stringify(filter)} in ${where}: ${problem}`;
+export const INVALID_CONCURRENCY = (handler: string, value: unknown) =>
+  `Invalid concurrency ${String(value)} for ${handler}: use a whole number of at least 1.`;
 export const SUBSCRIBE_REFUSED = (filter: string, reason: string) =>
   `The broker refused the subscription to "${filter}": ${reason}`;
 export const SUBSCRIBE_DOWNGRADED = (filter: string, asked: number, granted: number) =>

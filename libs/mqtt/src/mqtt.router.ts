@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { IPublishPacket } from 'mqtt';
 import { DEFAULT_MAX_QUEUED_MESSAGES } from './mqtt.constants';
-import { INVALID_FILTER } from './mqtt.messages';
+import { INVALID_CONCURRENCY, INVALID_FILTER } from './mqtt.messages';
 import { MqttSubscribeError } from './errors/mqtt-subscribe.error';
 import type { MqttMessage } from './interfaces/mqtt-message.interface';
 import type { MqttQos, MqttSubscribeOptions } from './interfaces/subscribe-options.interface';
@@ -45,7 +45,12 @@ export interface MqttBrokerSubscription {
 /** Receives what handlers produce: replies and failures. Set by the service. */
 export interface MqttDispatchListener {
   onHandlerResult(handler: RoutedHandler, message: MqttMessage, result: unknown): void;
-  onHandlerError(handler: RoutedHandler, message: MqttMessage, error: unknown): void;
+  /** May return a promise (dead-lettering): the message is settled only after it. */
+  onHandlerError(
+    handler: RoutedHandler,
+    message: MqttMessage,
+    error: unknown,
+  ): Promise<void> | undefined;
 }
 
 interface FilterEntry {
@@ -64,7 +69,7 @@ export class RoutedHandler {
   readonly queue: Job[] = [];
   constructor(
     readonly name: string,
-    readonly entries: FilterEntry[],
+    public entries: FilterEntry[],
     readonly concurrency: number,
     readonly invoke: (message: MqttMessage) => unknown,
   ) {}
@@ -120,7 +125,11 @@ export class MqttRouter {
       if (filters.length === 0) {
         throw new MqttSubscribeError(INVALID_FILTER(definition.name, '', 'no filter given'));
       }
-      concurrency = Math.max(concurrency, Math.floor(options.concurrency ?? 1));
+      const wanted = options.concurrency ?? 1;
+      if (!Number.isInteger(wanted) || wanted < 1) {
+        throw new MqttSubscribeError(INVALID_CONCURRENCY(definition.name, wanted));
+      }
+      concurrency = Math.max(concurrency, wanted);
       const group = options.share === false ? undefined : (options.share ?? defaultShare);
       const qos = options.qos ?? 0;
       for (const raw of filters) {
@@ -128,7 +137,8 @@ export class MqttRouter {
         try {
           parsed = parseFilter(raw);
           if (group !== undefined && parsed.share === undefined) {
-            parsed = parseFilter(sharedFilter(raw, group));
+            // Keep the filter as written: `unsubscribe()` and MqttMessage.filter use it.
+            parsed = { ...parseFilter(sharedFilter(raw, group)), raw };
           }
         } catch (error) {
           throw new MqttSubscribeError(
@@ -151,6 +161,7 @@ export class MqttRouter {
           changed.push(sub);
         } else if (qos > sub.qos) {
           sub.qos = qos;
+          sub.granted = undefined; // to be subscribed again with the higher QoS
           if (!changed.includes(sub)) changed.push(sub);
         }
         entries.push({ parsed, subscription: sub });
@@ -170,11 +181,22 @@ export class MqttRouter {
 
   /** Removes a handler; returns the broker filters nobody needs any more. */
   unregister(handler: RoutedHandler): string[] {
-    const orphaned: string[] = [];
     this.matchCache.clear();
-    for (const { parsed, subscription } of handler.entries) {
-      this.tree.remove(parsed.matchFilter, handler);
-      subscription.handlers.delete(handler);
+    const entries = handler.entries;
+    handler.entries = [];
+    return this.detach(handler, entries);
+  }
+
+  private detach(handler: RoutedHandler, entries: readonly FilterEntry[]): string[] {
+    const orphaned: string[] = [];
+    for (const { parsed, subscription } of entries) {
+      // The tree holds the handler once per match filter: keep it while another entry uses it.
+      if (!handler.entries.some((e) => e.parsed.matchFilter === parsed.matchFilter)) {
+        this.tree.remove(parsed.matchFilter, handler);
+      }
+      if (!handler.entries.some((e) => e.subscription === subscription)) {
+        subscription.handlers.delete(handler);
+      }
       if (subscription.handlers.size === 0 && this.subscriptions.get(subscription.filter)) {
         this.subscriptions.delete(subscription.filter);
         this.byId.delete(subscription.id);
@@ -184,15 +206,24 @@ export class MqttRouter {
     return orphaned;
   }
 
-  /** Handlers with a filter written exactly as `filter` (before or after `$share` is added). */
-  handlersFor(filter: string): RoutedHandler[] {
-    const found = new Set<RoutedHandler>();
-    for (const sub of this.subscriptions.values()) {
-      for (const h of sub.handlers) {
-        if (sub.filter === filter || h.entries.some((e) => e.parsed.raw === filter)) found.add(h);
+  /**
+   * Removes `filter` (as written, or as sent with its `$share/<group>/` prefix) from every
+   * handler; a handler left with no filter is gone. Returns the broker filters nobody needs.
+   */
+  removeFilter(filter: string): string[] {
+    const orphaned: string[] = [];
+    this.matchCache.clear();
+    for (const sub of [...this.subscriptions.values()]) {
+      for (const handler of [...sub.handlers]) {
+        const drop = handler.entries.filter(
+          (e) => e.subscription === sub && (e.parsed.raw === filter || sub.filter === filter),
+        );
+        if (drop.length === 0) continue;
+        handler.entries = handler.entries.filter((e) => !drop.includes(e));
+        orphaned.push(...this.detach(handler, drop));
       }
     }
-    return [...found];
+    return orphaned;
   }
 
   /** Every handler registered. */
@@ -297,6 +328,8 @@ export class MqttRouter {
     let best: FilterEntry | undefined;
     for (const entry of entries) {
       if (entries.length > 1 && !topicMatches(entry.parsed.matchFilter, topic)) continue;
+      // A refused subscription brings no copy: never wait for one.
+      if ((entry.subscription.granted ?? 0) >= 0x80 && entries.length > 1) continue;
       if (!best || entry.subscription.id < best.subscription.id) best = entry;
     }
     if (best && ids.length > 0 && !ids.includes(best.subscription.id)) return undefined;
@@ -319,8 +352,7 @@ export class MqttRouter {
     try {
       result = handler.invoke(job.message);
     } catch (error) {
-      this.listener?.onHandlerError(handler, job.message, error);
-      this.finish(handler, job);
+      this.failed(handler, job, error);
       return;
     }
     if (isThenable(result)) {
@@ -329,13 +361,22 @@ export class MqttRouter {
           if (value !== undefined) this.listener?.onHandlerResult(handler, job.message, value);
           this.finish(handler, job);
         },
-        (error) => {
-          this.listener?.onHandlerError(handler, job.message, error);
-          this.finish(handler, job);
-        },
+        (error) => this.failed(handler, job, error),
       );
     } else {
       if (result !== undefined) this.listener?.onHandlerResult(handler, job.message, result);
+      this.finish(handler, job);
+    }
+  }
+
+  private failed(handler: RoutedHandler, job: Job, error: unknown): void {
+    const after = this.listener?.onHandlerError(handler, job.message, error);
+    if (after) {
+      after.then(
+        () => this.finish(handler, job),
+        () => this.finish(handler, job),
+      );
+    } else {
       this.finish(handler, job);
     }
   }

@@ -4,6 +4,7 @@ import {
   Logger,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
+  type OnModuleDestroy,
 } from '@nestjs/common';
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
@@ -115,7 +116,9 @@ function describeError(error: unknown): string {
  * runtime, reports the connection, and closes cleanly on `app.close()`.
  */
 @Injectable()
-export class MqttService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class MqttService
+  implements OnApplicationBootstrap, OnModuleDestroy, BeforeApplicationShutdown
+{
   private readonly logger = new Logger(MQTT_LOGGER_CONTEXT);
   private readonly mqttClient: MqttClient;
   private readonly url: string;
@@ -131,6 +134,10 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
   >();
   /** QoS 1 messages whose PUBACK waits for their handlers, in arrival order. */
   private pendingAcks: PendingAck[] = [];
+  /** QoS 2 messages whose handlers run, by message id, until they settle. */
+  private readonly qos2Running = new Map<number, Promise<void>>();
+  /** Filters unsubscribed while offline, sent when the connection is back. */
+  private readonly offlineUnsubscribes = new Set<string>();
   /** False if a future MQTT.js drops its packet writer: QoS 1 then falls back to one at a time. */
   private readonly canDeferAcks: boolean;
   private replyTopic?: string;
@@ -215,8 +222,11 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     }
   }
 
-  /** @internal Stops intake, waits (bounded) for running handlers, then disconnects cleanly. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /**
+   * @internal First step of `app.close()`: stops taking messages in and waits (bounded) for the
+   * running handlers, while the connection is still up for their publishes and acknowledgements.
+   */
+  async onModuleDestroy(): Promise<void> {
     if (this.closing) return;
     this.closing = true;
     this.router.stopIntake();
@@ -226,6 +236,12 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       const idle = await this.router.idle(this.config.shutdownTimeout);
       if (!idle) this.log('warn', messages.SHUTDOWN_TIMEOUT(this.router.inFlight));
     }
+  }
+
+  /** @internal Then disconnects cleanly (DISCONNECT sent, so the broker drops the will). */
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.stateSubject.closed) return;
+    await this.onModuleDestroy();
     for (const pending of this.pendingRequests.values()) {
       pending.reject(new MqttPublishError(messages.CLIENT_CLOSED()));
     }
@@ -251,8 +267,13 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     if (qos !== 0 && qos !== 1 && qos !== 2) {
       return Promise.reject(new MqttPublishError(messages.INVALID_QOS(qos)));
     }
-    if (this.closing && !this.mqttClient.connected) {
-      return Promise.reject(new MqttPublishError(messages.CLIENT_CLOSED()));
+    if (!this.mqttClient.connected) {
+      if (this.stateSubject.value === 'closed' || (this.closing && this.everConnected)) {
+        return Promise.reject(new MqttPublishError(messages.CLIENT_CLOSED()));
+      }
+      if (this.everConnected && this.config.reconnectPeriod === 0) {
+        return Promise.reject(new MqttPublishError(messages.OFFLINE_NO_RECONNECT(topic)));
+      }
     }
     let body: Buffer | string;
     try {
@@ -323,14 +344,24 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     return registered;
   }
 
-  /** Removes every handler of `filter` (as written, or as sent with `$share`) and unsubscribes. */
+  /**
+   * Removes `filter` (as written, or as sent with its `$share/<group>/` prefix) from every
+   * handler, runtime and `@Subscribe()`, and unsubscribes at the broker. Other filters of the
+   * same handlers stay.
+   */
   unsubscribe(filter: string): Promise<void> {
-    return this.removeHandlers(this.router.handlersFor(filter));
+    return this.sendUnsubscribe(this.router.removeFilter(filter));
   }
 
-  /** Removes every handler, runtime and `@Subscribe()`, and unsubscribes from every filter. */
+  /**
+   * Removes every handler, runtime and `@Subscribe()`, and unsubscribes from every filter (but
+   * the private inbox of `request()`).
+   */
   unsubscribeAll(): Promise<void> {
-    return this.removeHandlers(this.router.allHandlers());
+    const inbox = this.replyTopic;
+    return this.removeHandlers(
+      this.router.allHandlers().filter((h) => !inbox || !h.filters.includes(inbox)),
+    );
   }
 
   /**
@@ -380,8 +411,8 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   private ensureReplySubscription(): Promise<string> {
-    const topic =
-      (this.replyTopic ??= `nestjs-mqtt/replies/${this.clientId}/${randomBytes(6).toString('hex')}`);
+    // A random inbox: a client id may hold characters that are not allowed in a topic.
+    const topic = (this.replyTopic ??= `nestjs-mqtt/replies/${randomBytes(12).toString('hex')}`);
     this.replySubscription ??= this.subscribe(
       topic,
       (_payload, _topic, message) => {
@@ -394,7 +425,10 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         pending.resolve(message);
       },
       { qos: 1 },
-    );
+    ).catch((error: unknown) => {
+      this.replySubscription = undefined; // try again with the next request
+      throw error;
+    });
     return this.replySubscription.then(() => topic);
   }
 
@@ -409,7 +443,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         this.log('error', messages.REPLY_FAILED(handler.name, responseTopic, error.message)),
       );
     },
-    onHandlerError: (handler, message, error) => {
+    onHandlerError: (handler, message, error): Promise<void> | undefined => {
       const reason = describeError(error);
       this.log(
         'error',
@@ -420,13 +454,18 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
           previewPayload(message.payload),
         ),
       );
-      this.deadLetter(handler, message, reason);
+      return this.deadLetter(handler, message, reason);
     },
   };
 
-  private deadLetter(handler: RoutedHandler, message: MqttMessage, reason: string): void {
+  /** Republishes a failed message; the message is acknowledged only after this settled. */
+  private deadLetter(
+    handler: RoutedHandler,
+    message: MqttMessage,
+    reason: string,
+  ): Promise<void> | undefined {
     const topic = this.config.deadLetterTopic;
-    if (!topic || message.topic === topic) return;
+    if (!topic || message.topic === topic) return undefined;
     const info = { error: reason, topic: message.topic, handler: handler.name };
     const send =
       this.config.protocolVersion === 5
@@ -449,7 +488,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
             },
             { qos: 1 },
           );
-    send.catch((error: Error) =>
+    return send.catch((error: Error) =>
       this.log('error', messages.DEAD_LETTER_FAILED(topic, error.message)),
     );
   }
@@ -467,8 +506,13 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.readOn(callback);
       return;
     }
-    const settled = this.router.dispatch(packet, true);
-    if (packet.messageId === undefined || !this.canDeferAcks) {
+    const messageId = packet.messageId;
+    // A QoS 2 message whose handlers still run when the broker repeats PUBREL (after a
+    // reconnect) is not dispatched again: its acknowledgement just waits for the first run.
+    const running =
+      packet.qos === 2 && messageId !== undefined ? this.qos2Running.get(messageId) : undefined;
+    const settled = running ?? this.router.dispatch(packet, true);
+    if (messageId === undefined || !this.canDeferAcks) {
       if (settled === undefined) callback();
       else settled.then(() => callback(), callback);
       return;
@@ -477,8 +521,17 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       callback();
       return;
     }
-    const ack: PendingAck = { packet, messageId: packet.messageId, ready: settled === undefined };
+    const ack: PendingAck = { packet, messageId, ready: settled === undefined };
     this.pendingAcks.push(ack);
+    if (packet.qos === 2 && settled && !running) {
+      this.qos2Running.set(messageId, settled);
+      void settled.then(() => {
+        this.qos2Running.delete(messageId);
+        this.releaseQos2(packet, messageId);
+      });
+    } else if (packet.qos === 2 && !settled) {
+      this.releaseQos2(packet, messageId);
+    }
     if (settled) {
       void settled.then(() => {
         ack.ready = true;
@@ -487,6 +540,16 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     }
     // An error tells MQTT.js not to acknowledge itself, and to go on with the next packet.
     this.readOn(() => callback(ACK_DEFERRED));
+  }
+
+  /**
+   * Forgets a handled QoS 2 message as MQTT.js would before its PUBCOMP, whether or not the
+   * connection is up: a PUBREL repeated after a reconnect then gets its PUBCOMP without a rerun.
+   */
+  private releaseQos2(packet: IPublishPacket, messageId: number): void {
+    const raw = this.mqttClient as unknown as RawClient;
+    raw.incomingStore.del(packet, noop);
+    raw._releaseIncomingQoS2Publish?.(messageId);
   }
 
   /** Lets MQTT.js read the next packet now, or once the handler queues drained. */
@@ -502,19 +565,26 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
     while (queue.length > 0 && queue[0].ready) {
       const { packet, messageId } = queue.shift()!;
       if (!this.mqttClient.connected) continue;
-      if (packet.qos === 1) {
-        raw._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, noop);
-      } else {
-        raw.incomingStore.del(packet, noop);
-        raw._releaseIncomingQoS2Publish?.(messageId);
-        raw._sendPacket({ cmd: 'pubcomp', messageId }, noop);
-      }
+      raw._sendPacket(
+        packet.qos === 1
+          ? { cmd: 'puback', messageId, reasonCode: 0 }
+          : { cmd: 'pubcomp', messageId },
+        noop,
+      );
     }
   }
 
-  private async removeHandlers(handlers: RoutedHandler[]): Promise<void> {
-    const orphaned = handlers.flatMap((h) => this.router.unregister(h));
-    if (orphaned.length === 0 || !this.mqttClient.connected) return;
+  private removeHandlers(handlers: RoutedHandler[]): Promise<void> {
+    return this.sendUnsubscribe(handlers.flatMap((h) => this.router.unregister(h)));
+  }
+
+  private async sendUnsubscribe(orphaned: string[]): Promise<void> {
+    if (orphaned.length === 0) return;
+    if (!this.mqttClient.connected) {
+      // A persistent session would keep them at the broker: send them on the next connect.
+      for (const filter of orphaned) this.offlineUnsubscribes.add(filter);
+      return;
+    }
     await this.mqttClient.unsubscribeAsync(orphaned);
   }
 
@@ -595,6 +665,7 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
   private firstConnection(start: () => void): Promise<void> {
     const timeoutMs = this.config.connectionTimeout;
     return new Promise<void>((resolve, reject) => {
+      let connected = false;
       const cleanup = () => {
         clearTimeout(timer);
         this.mqttClient.off('connect', onConnect);
@@ -602,9 +673,22 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
         this.mqttClient.off('close', onClose);
       };
       const onConnect = () => {
-        cleanup();
-        // The 'connect' listener in wireEvents() sends the subscriptions; wait for their SUBACKs.
-        this.initialSubscribe.then(resolve, reject);
+        connected = true;
+        this.mqttClient.off('connect', onConnect);
+        this.mqttClient.off('error', onError);
+        this.mqttClient.off('close', onClose);
+        // The 'connect' listener in wireEvents() sends the subscriptions; wait for their SUBACKs
+        // within the same time limit.
+        this.initialSubscribe.then(
+          () => {
+            clearTimeout(timer);
+            resolve();
+          },
+          (error: Error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
+        );
       };
       const onError = (error: Error & { code?: string | number }) => {
         cleanup();
@@ -617,6 +701,10 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       };
       const timer = setTimeout(() => {
         cleanup();
+        if (connected) {
+          reject(new MqttConnectionError(messages.SUBACK_TIMEOUT(this.hostPort, timeoutMs / 1000)));
+          return;
+        }
         const last = this.lastStreamError ? ` Last error: ${this.lastStreamError.message}.` : '';
         reject(
           new MqttConnectionError(messages.CONNECT_TIMEOUT(this.hostPort, timeoutMs / 1000) + last),
@@ -686,10 +774,19 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       this.log('log', messages.CONNECTED(this.url, connack.sessionPresent));
       this.setState('connected');
       this.eventSubject.next({ type: 'connect', sessionPresent: connack.sessionPresent });
+      // A resumed session keeps what the broker granted; send only what it lacks: new
+      // subscriptions, raised QoS, earlier refusals, and unsubscribes made while offline.
       const subs = this.router
         .brokerSubscriptions()
-        .filter((s) => !connack.sessionPresent || s.granted === undefined);
-      this.initialSubscribe = this.sendSubscribe(subs, false);
+        .filter((s) => !connack.sessionPresent || s.granted === undefined || s.granted >= 0x80);
+      const unsubscribes = connack.sessionPresent ? [...this.offlineUnsubscribes] : [];
+      this.offlineUnsubscribes.clear();
+      this.initialSubscribe = Promise.all([
+        this.sendSubscribe(subs, false),
+        unsubscribes.length > 0
+          ? client.unsubscribeAsync(unsubscribes).then(noop, noop)
+          : undefined,
+      ]).then(noop);
     });
     client.on('reconnect', () => {
       this.reconnectAttempts++;
@@ -756,8 +853,12 @@ export class MqttService implements OnApplicationBootstrap, BeforeApplicationShu
       const forced = new Promise<void>((resolve) => {
         timer = setTimeout(resolve, Math.max(1000, Math.min(this.config.shutdownTimeout, 5000)));
       });
-      await Promise.race([client.endAsync(false), forced]);
+      const graceful = client.endAsync(false).then(() => true);
+      const done = await Promise.race([graceful, forced.then(() => false)]);
       clearTimeout(timer);
+      // A graceful end still waiting for acknowledgements makes a forced end() a no-op in
+      // MQTT.js: close the socket ourselves so nothing keeps the process alive.
+      if (!done) client.stream?.destroy();
     }
     await client.endAsync(true);
   }
