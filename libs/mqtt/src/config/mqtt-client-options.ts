@@ -1,3 +1,4 @@
+import { looksLikePem } from './mqtt-config.parse';
 import type { IClientOptions } from 'mqtt';
 import fs from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';
@@ -99,6 +100,9 @@ function readTlsFile(key: string, path: string): Buffer {
     return fs.readFileSync(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new MqttConfigError([{ key, message: messages.fileReadFailed(key, path, code) }]);
+    const message = looksLikePem(path)
+      ? messages.pemInsteadOfPath(key)
+      : messages.fileReadFailed(key, path, code);
+    throw new MqttConfigError([{ key, message }]);
   }
 }

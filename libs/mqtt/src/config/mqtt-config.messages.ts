@@ -160,6 +160,10 @@ function pathText(path: string, resolved: string): string {
   return path === resolved ? JSON.stringify(path) : `${JSON.stringify(path)} (${resolved})`;
 }
 
+/** PEM content given where a path belongs; the value is not quoted, it may be a private key. */
+export const pemInsteadOfPath = (key: string) =>
+  `${key} looks like PEM content (certificate or key text), not a path: write it to a file and set ${key} to that file's path. The value is not shown, since it may be a private key.`;
+
 /** A TLS file that does not exist. */
 export const fileMissing = (key: string, path: string, resolved: string) =>
   `${key} names the file ${pathText(path, resolved)}, which does not exist: fix the path, or mount the file.`;

@@ -359,6 +359,8 @@ function cipherProblem(ciphers: string): string | undefined {
 }
 
 function checkFile(key: string, path: string): string | undefined {
+  // Certificates and keys pasted where a path belongs must not be echoed back into logs.
+  if (looksLikePem(path)) return messages.pemInsteadOfPath(key);
   const resolved = resolve(path);
   let stats: fs.Stats;
   try {
@@ -376,6 +378,11 @@ function checkFile(key: string, path: string): string | undefined {
     return messages.fileUnreadable(key, path, resolved, reasonOf(error));
   }
   return undefined;
+}
+
+/** Whether a value is PEM text (or any multi-line text) rather than a file path. */
+export function looksLikePem(value: string): boolean {
+  return value.includes('-----BEGIN') || value.includes('\n');
 }
 
 /**

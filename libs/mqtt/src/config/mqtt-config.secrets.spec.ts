@@ -29,3 +29,27 @@ describe('the password in error messages', () => {
     },
   );
 });
+
+describe('PEM text given where a TLS path belongs', () => {
+  const pem =
+    '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\n-----END PRIVATE KEY-----\n';
+
+  it.each(['MQTT_TLS_CA_CERTS', 'MQTT_TLS_KEYFILE'])(
+    'is refused for %s without echoing it',
+    (key) => {
+      let message = '';
+      try {
+        parseMqttConfig({
+          MQTT_TLS_ENABLED: 'true',
+          MQTT_TLS_CERTFILE: key === 'MQTT_TLS_KEYFILE' ? __filename : undefined,
+          [key]: pem,
+        });
+      } catch (error) {
+        message = (error as Error).message;
+      }
+      expect(message).toContain(`${key} looks like PEM content`);
+      expect(message).not.toContain('MIIEvQ');
+      expect(message).not.toContain('BEGIN PRIVATE KEY');
+    },
+  );
+});
