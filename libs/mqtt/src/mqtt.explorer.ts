@@ -92,7 +92,7 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     private readonly mqtt: MqttService,
   ) {}
 
-  /** @internal */
+  /** Called by Nest: discovers the handlers. */
   onModuleInit(): void {
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     const explored = new Set<object>();
@@ -107,7 +107,7 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** @internal Stops the event listeners last, so they see the shutdown's log lines. */
+  /** Called by Nest: stops the event listeners last, so they see the shutdown's log lines. */
   onApplicationShutdown(): void {
     for (const s of this.eventSubscriptions) s.unsubscribe();
   }

@@ -203,7 +203,7 @@ export class MqttService
     return this.router.brokerSubscriptions().map((s) => s.filter);
   }
 
-  /** @internal Connects at bootstrap and waits for CONNACK and the first SUBACKs. */
+  /** Called by Nest: connects at bootstrap and waits for CONNACK and the first SUBACKs. */
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.tls.enabled && this.config.tls.insecure)
       this.log('warn', messages.TLS_INSECURE());
@@ -223,7 +223,7 @@ export class MqttService
   }
 
   /**
-   * @internal First step of `app.close()`: stops taking messages in and waits (bounded) for the
+   * Called by Nest, first step of `app.close()`: stops taking messages in and waits (bounded) for the
    * running handlers, while the connection is still up for their publishes and acknowledgements.
    */
   async onModuleDestroy(): Promise<void> {
@@ -238,7 +238,7 @@ export class MqttService
     }
   }
 
-  /** @internal Then disconnects cleanly (DISCONNECT sent, so the broker drops the will). */
+  /** Called by Nest: then disconnects cleanly (DISCONNECT sent, so the broker drops the will). */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.stateSubject.closed) return;
     await this.onModuleDestroy();

@@ -2,7 +2,7 @@ import type { PipeTransform, Type } from '@nestjs/common';
 import { MQTT_ARGS_METADATA } from '../mqtt.constants';
 
 /**
- * @internal Kinds of handler arguments. Numeric, as Nest's ExternalContextCreator expects; the
+ * Kinds of handler arguments. Numeric, as Nest's ExternalContextCreator expects; the
  * payload uses Nest's number for a body (3) and a topic parameter that for a route parameter (5),
  * so pipes see `type: 'body'` / `'param'` and a global `ValidationPipe` validates payload DTOs as
  * it validates HTTP bodies (it skips `'custom'` arguments).
@@ -19,7 +19,7 @@ export enum MqttParamType {
   MESSAGE = 26,
 }
 
-/** @internal What each argument decorator records (Nest's route-argument layout). */
+/** What each argument decorator records (Nest's route-argument layout). */
 export type MqttArgsMetadata = Record<
   string,
   { index: number; data?: string; pipes: Array<Type<PipeTransform> | PipeTransform> }
