@@ -324,7 +324,7 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
     deadLetterTopic: get<string>('MQTT_DEAD_LETTER_TOPIC'),
     shutdownTimeout: valueOf<number>('MQTT_SHUTDOWN_TIMEOUT') * 1000,
   };
-  return { config: dropUndefined(config), warnings, normalised: values };
+  return { config: hidePassword(dropUndefined(config)), warnings, normalised: values };
 }
 
 function toPayload(message: string | number | Buffer | undefined): Buffer {
@@ -378,6 +378,17 @@ function checkFile(key: string, path: string): string | undefined {
     return messages.fileUnreadable(key, path, resolved, reasonOf(error));
   }
   return undefined;
+}
+
+/**
+ * Keeps the password out of `JSON.stringify`, `console.log` and spreads of the config (it is
+ * injectable as MQTT_CONFIG): a non-enumerable property, still readable as `config.password`.
+ */
+function hidePassword(config: MqttConfig): MqttConfig {
+  if (config.password !== undefined) {
+    Object.defineProperty(config, 'password', { value: config.password, enumerable: false });
+  }
+  return config;
 }
 
 /** Whether a value is PEM text (or any multi-line text) rather than a file path. */

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { MqttConfigError } from '../errors/mqtt-config.error';
 import { parseMqttConfig } from './mqtt-config.parse';
 
@@ -52,4 +53,14 @@ describe('PEM text given where a TLS path belongs', () => {
       expect(message).not.toContain('BEGIN PRIVATE KEY');
     },
   );
+});
+
+describe('the parsed config', () => {
+  it('keeps the password readable but out of JSON, inspection and spreads', () => {
+    const { config } = parseMqttConfig({ MQTT_USERNAME: 'u', MQTT_PASSWORD: 'p4ssw0rd-xyz' });
+    expect(config.password).toBe('p4ssw0rd-xyz');
+    expect(JSON.stringify(config)).not.toContain('p4ssw0rd-xyz');
+    expect(inspect(config)).not.toContain('p4ssw0rd-xyz');
+    expect({ ...config }).not.toHaveProperty('password');
+  });
 });
