@@ -320,7 +320,7 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
   private listenerFailed(name: string, type: string, error: unknown): void {
     // Not through the 'log' event, so a failing @OnMqttLog listener cannot loop.
     this.logger.error(
-      `Listener ${name} for "${type}" failed: ${error instanceof Error ? error.message : String(error)}`,
+      messages.LISTENER_FAILED(name, type, error instanceof Error ? error.message : String(error)),
     );
   }
 }

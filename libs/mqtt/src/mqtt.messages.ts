@@ -72,3 +72,9 @@ export const REQUEST_SCOPED = (handler: string) =>
   `${handler} is request-scoped or transient; MQTT handlers must live in singleton providers, so it is skipped.`;
 export const PAYLOAD_INVALID = (errors: string) => `invalid payload: ${errors}`;
 export const PAYLOAD_NOT_JSON = (type: string) => `payload is not valid JSON for ${type}`;
+export const BROKER_DISCONNECT = (reasonCode: number, reasonString?: string) =>
+  `The broker sent DISCONNECT (reason code ${reasonCode}${reasonString ? `: ${reasonString}` : ''}); reconnecting as MQTT_RECONNECT_PERIOD says`;
+export const LISTENER_FAILED = (listener: string, event: string, reason: string) =>
+  `Listener ${listener} for the "${event}" event failed: ${reason}`;
+export const ASYNC_OPTIONS_MISSING = () =>
+  'MqttModule.forRootAsync() needs useFactory, useClass or useExisting (or no argument at all, to read the MQTT_* keys through ConfigService).';

@@ -11,6 +11,7 @@ import type {
 } from './interfaces/mqtt-module-options.interface';
 import { MQTT_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
 import { MqttExplorer } from './mqtt.explorer';
+import { ASYNC_OPTIONS_MISSING } from './mqtt.messages';
 import { MqttRouter } from './mqtt.router';
 import { MqttService } from './mqtt.service';
 
@@ -98,9 +99,7 @@ export class MqttModule {
     }
     const factoryClass = options.useClass ?? options.useExisting;
     if (!factoryClass) {
-      throw new Error(
-        'MqttModule.forRootAsync() needs useFactory, useClass or useExisting (or no argument at all, to read MQTT_* keys through ConfigService).',
-      );
+      throw new Error(ASYNC_OPTIONS_MISSING());
     }
     const providers: Provider[] = [
       {

@@ -207,7 +207,7 @@ export class MqttService
   async onApplicationBootstrap(): Promise<void> {
     if (this.config.tls.enabled && this.config.tls.insecure)
       this.log('warn', messages.TLS_INSECURE());
-    this.log('log', messages.CONNECTING(this.url, this.config.clientId));
+    this.log('log', messages.CONNECTING(this.url, this.clientId));
     this.setState('connecting');
     try {
       await this.firstConnection(() => this.mqttClient.connect());
@@ -810,9 +810,7 @@ export class MqttService
     client.on('disconnect', (packet) => {
       this.log(
         'warn',
-        `The broker sent DISCONNECT (reason code ${packet.reasonCode ?? 0}${
-          packet.properties?.reasonString ? `: ${packet.properties.reasonString}` : ''
-        })`,
+        messages.BROKER_DISCONNECT(packet.reasonCode ?? 0, packet.properties?.reasonString),
       );
       this.eventSubject.next({ type: 'disconnect', reasonCode: packet.reasonCode ?? 0 });
     });
