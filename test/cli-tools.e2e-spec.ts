@@ -26,10 +26,12 @@ import {
   mosquittoSub,
   startMosquitto,
   trackTempDir,
+  uid,
+  until,
   type MosquittoBroker,
   type MosquittoSubProcess,
 } from './support';
-import { startApp, uid, until, type StartedApp } from './fixtures/routing-helpers';
+import { startApp, type StartedApp } from './fixtures/routing-helpers';
 
 class ReadingDto {
   @IsString()
@@ -148,9 +150,9 @@ describeWithMosquitto('mosquitto_pub / mosquitto_sub interoperability', () => {
       ]);
 
       await until(
+        'the mosquitto_pub messages',
         () =>
           calls('reading').length >= 1 && calls('text').length >= 2 && calls('blob').length >= 1,
-        'the mosquitto_pub messages',
       );
       await current.logger.waitFor(/dev-8\/reading/, 'error');
       expect(calls('reading')).toEqual([

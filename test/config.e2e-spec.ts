@@ -8,16 +8,13 @@ import {
   Injectable,
   Module,
   type INestApplicationContext,
-  type LoggerService,
   type ModuleMetadata,
   type Type,
 } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { NestFactory } from '@nestjs/core';
-import { Test } from '@nestjs/testing';
 import type { ConnectPacket } from 'aedes';
 import type { MqttClient } from 'mqtt';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -26,19 +23,22 @@ import {
   MqttConfigError,
   MqttConnectionError,
   MqttModule,
-  MqttService,
   validateMqttConfig,
-  type MqttEvent,
   type MqttModuleOptions,
   type MqttOptionsFactory,
+  type MqttService,
 } from 'nestjs-mqtt';
 import {
+  CaptureLogger,
   closeClient,
   collectMessages,
+  compileMqttApp,
   connectClient,
   describeWithMosquitto,
+  rejectionOf,
   startAedes,
   startMosquitto,
+  uid,
   type AedesBroker,
   type MessageCollector,
   type MosquittoBroker,
@@ -48,39 +48,6 @@ import {
 const PASSWORD = 's3cr3t-PASSWORD-xyz';
 const USER = 'alice';
 const USER_PASSWORD = 'alice-right-pw-42';
-
-/** Every call of every level, with all its arguments rendered (stacks included). */
-class CaptureLogger implements LoggerService {
-  readonly lines: Array<{ level: string; message: string; text: string }> = [];
-  log(message: unknown, ...params: unknown[]) {
-    this.push('log', message, params);
-  }
-  error(message: unknown, ...params: unknown[]) {
-    this.push('error', message, params);
-  }
-  warn(message: unknown, ...params: unknown[]) {
-    this.push('warn', message, params);
-  }
-  debug(message: unknown, ...params: unknown[]) {
-    this.push('debug', message, params);
-  }
-  verbose(message: unknown, ...params: unknown[]) {
-    this.push('verbose', message, params);
-  }
-  fatal(message: unknown, ...params: unknown[]) {
-    this.push('fatal', message, params);
-  }
-  /** Lines of the module's own logger context. */
-  mqtt(level?: string): string[] {
-    return this.lines
-      .filter((l) => l.text.endsWith("'MqttModule'") && (!level || l.level === level))
-      .map((l) => l.message);
-  }
-  private push(level: string, message: unknown, params: unknown[]) {
-    const text = [message, ...params].map((p) => inspect(p, { depth: 5 })).join(' ');
-    this.lines.push({ level, message: String(message), text });
-  }
-}
 
 function rootModule(imports: NonNullable<ModuleMetadata['imports']>): Type<unknown> {
   @Module({ imports })
@@ -95,17 +62,6 @@ function everythingAbout(error: unknown): string {
     '\n',
   );
 }
-
-async function rejectionOf(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-const uid = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
 
 describe('configuration through ConfigService', () => {
   let aedes: AedesBroker;
@@ -166,12 +122,10 @@ describe('configuration through ConfigService', () => {
     logger = new CaptureLogger(),
     providers: NonNullable<ModuleMetadata['providers']> = [],
   ) {
-    const moduleRef = await Test.createTestingModule({ imports, providers })
-      .setLogger(logger)
-      .compile();
-    open.push(moduleRef);
-    await moduleRef.init();
-    return { app: moduleRef, mqtt: moduleRef.get(MqttService), logger };
+    const { app, mqtt } = await compileMqttApp({ imports, logger, providers });
+    open.push(app);
+    await app.init();
+    return { app, mqtt, logger };
   }
 
   async function expectDelivered(mqtt: MqttService, topic: string, payload: string) {
@@ -378,9 +332,7 @@ describe('configuration through ConfigService', () => {
     configModule.catch(() => undefined); // awaited by Nest below; this only marks it handled
 
     const error = await rejectionOf(
-      Test.createTestingModule({ imports: [configModule, MqttModule.forRootAsync()] })
-        .setLogger(new CaptureLogger())
-        .compile(),
+      compileMqttApp({ imports: [configModule, MqttModule.forRootAsync()] }),
     );
     expect(error).toBeInstanceOf(MqttConfigError);
     const { issues, message } = error as MqttConfigError;
@@ -432,10 +384,10 @@ describe('configuration through ConfigService', () => {
     // Nest's ExceptionHandler logged that one error, and the module never tried to connect.
     const errorLines = logger.lines.filter((l) => l.level === 'error');
     expect(errorLines).toHaveLength(1);
-    expect(errorLines[0].text).toContain('Invalid MQTT configuration: 4 problems.');
+    expect(errorLines[0].inspected).toContain('Invalid MQTT configuration: 4 problems.');
     expect(connects.size).toBe(before);
     expect(everythingAbout(error)).not.toContain(PASSWORD);
-    for (const line of logger.lines) expect(line.text).not.toContain(PASSWORD);
+    for (const line of logger.lines) expect(line.inspected).not.toContain(PASSWORD);
   });
 
   it('never shows the password, even when another key quotes it', async () => {
@@ -469,7 +421,7 @@ describe('configuration through ConfigService', () => {
     const prefix = PASSWORD.slice(0, 6); // "s3cr3t": no part of the password, cut or whole
     expect(everythingAbout(error)).not.toContain(prefix);
     expect(logger.lines.length).toBeGreaterThan(0);
-    for (const line of logger.lines) expect(line.text).not.toContain(prefix);
+    for (const line of logger.lines) expect(line.inspected).not.toContain(prefix);
   });
 
   it('names a TLS file that does not exist with its key and path', async () => {
@@ -485,11 +437,9 @@ describe('configuration through ConfigService', () => {
       MQTT_TLS_KEYFILE: key,
     });
     const error = await rejectionOf(
-      Test.createTestingModule({
+      compileMqttApp({
         imports: [ConfigModule.forRoot({ ignoreEnvFile: true }), MqttModule.forRootAsync()],
-      })
-        .setLogger(new CaptureLogger())
-        .compile(),
+      }),
     );
     expect(error).toBeInstanceOf(MqttConfigError);
     const { issues } = error as MqttConfigError;
@@ -543,7 +493,7 @@ describe('configuration through ConfigService', () => {
       );
       expect(error).toBeInstanceOf(MqttConnectionError);
       expect((error as MqttConnectionError).code).toBe(5);
-      expect((error as Error).message).toContain(
+      expect(error.message).toContain(
         `The MQTT broker at mqtt://127.0.0.1:${mosquitto.port} refused the connection: not authorized.`,
       );
       // Mosquitto refused it (CONNACK return code 5) before learning the client id.
@@ -552,7 +502,7 @@ describe('configuration through ConfigService', () => {
       expect(logger.mqtt('log')).toContain(
         `Connecting to mqtt://127.0.0.1:${mosquitto.port} as client id "${clientId}"`,
       );
-      for (const line of logger.lines) expect(line.text).not.toContain(PASSWORD);
+      for (const line of logger.lines) expect(line.inspected).not.toContain(PASSWORD);
     });
 
     it('"false" stays false: MQTT_CLEAN_SESSION=false gives a persistent session', async () => {
@@ -568,16 +518,15 @@ describe('configuration through ConfigService', () => {
         MQTT_CONNECT_IN_BACKGROUND: 'false',
       });
       const boot = async () => {
-        const logger = new CaptureLogger();
-        const moduleRef = await Test.createTestingModule({
+        const {
+          app: moduleRef,
+          mqtt,
+          events,
+          logger,
+        } = await compileMqttApp({
           imports: [ConfigModule.forRoot({ envFilePath: file }), MqttModule.forRootAsync()],
-        })
-          .setLogger(logger)
-          .compile();
+        });
         open.push(moduleRef);
-        const mqtt = moduleRef.get(MqttService);
-        const events: MqttEvent[] = [];
-        mqtt.events$.subscribe((e) => events.push(e));
         await moduleRef.init();
         return { moduleRef, mqtt, events, logger };
       };

@@ -3,108 +3,39 @@
  * broker's reason, unreachable and silent brokers, starting without a broker, reconnecting with
  * subscriptions restored and offline publishes delivered, and TCP_NODELAY on every socket.
  */
-import { Injectable, type LoggerService, type OnModuleInit, type Provider } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Injectable, type OnModuleInit, type Provider } from '@nestjs/common';
+import type { TestingModule } from '@nestjs/testing';
 import { connect, type MqttClient } from 'mqtt';
-import { randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { inspect } from 'node:util';
 import {
   MqttConnectionError,
-  MqttModule,
   MqttService,
   Subscribe,
   type MqttConnectionState,
   type MqttEvent,
   type MqttModuleOptions,
 } from 'nestjs-mqtt';
-import { filter, firstValueFrom, timeout } from 'rxjs';
+import { filter, firstValueFrom } from 'rxjs';
 import {
+  aedesClient,
   closeClient,
+  compileMqttApp,
+  delay,
   describeWithMosquitto,
   freePort,
   mosquittoPub,
+  rejectionOf,
   startAedes,
   startMosquitto,
+  uid,
+  until,
+  waitForState,
   type AedesBroker,
   type MosquittoBroker,
 } from './support';
 
 const PASSWORD = 's3cr3t-PASSWORD-xyz';
-
-class CaptureLogger implements LoggerService {
-  readonly lines: Array<{ level: string; message: string; text: string }> = [];
-  log(message: unknown, ...params: unknown[]) {
-    this.push('log', message, params);
-  }
-  error(message: unknown, ...params: unknown[]) {
-    this.push('error', message, params);
-  }
-  warn(message: unknown, ...params: unknown[]) {
-    this.push('warn', message, params);
-  }
-  debug(message: unknown, ...params: unknown[]) {
-    this.push('debug', message, params);
-  }
-  verbose(message: unknown, ...params: unknown[]) {
-    this.push('verbose', message, params);
-  }
-  fatal(message: unknown, ...params: unknown[]) {
-    this.push('fatal', message, params);
-  }
-  /** Messages of the module's logger context, optionally of one level. */
-  mqtt(level?: string): string[] {
-    return this.lines
-      .filter((l) => l.text.endsWith("'MqttModule'") && (!level || l.level === level))
-      .map((l) => l.message);
-  }
-  private push(level: string, message: unknown, params: unknown[]) {
-    const text = [message, ...params].map((p) => inspect(p, { depth: 5 })).join(' ');
-    this.lines.push({ level, message: String(message), text });
-  }
-}
-
-/** The clients aedes holds by id (a public field its typings leave out), with their filters. */
-function brokerClient(broker: AedesBroker, id: string) {
-  const clients = (
-    broker.broker as unknown as {
-      clients: Record<string, { subscriptions: Record<string, unknown> } | undefined>;
-    }
-  ).clients;
-  return clients[id];
-}
-
-const uid = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-/** Resolves when `check()` holds, polling every 20 ms; rejects with `what` after `ms`. */
-async function until(what: string, check: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function waitForState(mqtt: MqttService, state: MqttConnectionState, ms = 5000) {
-  return firstValueFrom(
-    mqtt.state$.pipe(
-      filter((s) => s === state),
-      timeout({
-        first: ms,
-        with: () => Promise.reject(new Error(`no state ${state} in ${ms} ms`)),
-      }),
-    ),
-  );
-}
 
 describe('the broker connection', () => {
   let aedes: AedesBroker;
@@ -120,15 +51,12 @@ describe('the broker connection', () => {
 
   /** Compiles (does not init) an app; closed after the test. */
   async function compile(options: MqttModuleOptions, providers: Provider[] = []) {
-    const logger = new CaptureLogger();
-    const app = await Test.createTestingModule({
-      imports: [MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', ...options })],
+    const { app, mqtt, logger } = await compileMqttApp({
+      options: { MQTT_BROKER_URL: '127.0.0.1', ...options },
       providers,
-    })
-      .setLogger(logger)
-      .compile();
+    });
     open.push(app);
-    return { app, mqtt: app.get(MqttService), logger };
+    return { app, mqtt, logger };
   }
 
   it('connects during bootstrap: after init() the service is connected', async () => {
@@ -139,13 +67,13 @@ describe('the broker connection', () => {
     });
     expect(mqtt.state).toBe('idle');
     expect(mqtt.connected).toBe(false);
-    expect(brokerClient(aedes, clientId)).toBeUndefined();
+    expect(aedesClient(aedes, clientId)).toBeUndefined();
 
     await app.init();
 
     expect(mqtt.connected).toBe(true);
     expect(mqtt.state).toBe('connected');
-    expect(brokerClient(aedes, clientId)).toBeDefined();
+    expect(aedesClient(aedes, clientId)).toBeDefined();
     expect(logger.mqtt('log')).toEqual([
       `Connecting to mqtt://127.0.0.1:${aedes.port} as client id "${clientId}"`,
       `Connected to mqtt://127.0.0.1:${aedes.port}`,
@@ -233,7 +161,7 @@ describe('the broker connection', () => {
     const after = attempts;
     expect(mqtt.state).toBe('closed');
     // Nothing listens on the port, so a live loop would try again within 1 s.
-    await new Promise((r) => setTimeout(r, 1500));
+    await delay(1500);
     expect(attempts).toBe(after);
     expect(mqtt.connected).toBe(false);
   });
@@ -271,7 +199,7 @@ describe('the broker connection', () => {
           `The MQTT broker at mqtt://127.0.0.1:${users.port} refused the connection: ${reason}.`,
         );
         expect([error.message, error.stack, inspect(error)].join('\n')).not.toContain(PASSWORD);
-        for (const line of logger.lines) expect(line.text).not.toContain(PASSWORD);
+        for (const line of logger.lines) expect(line.inspected).not.toContain(PASSWORD);
       },
     );
 

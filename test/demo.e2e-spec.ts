@@ -3,12 +3,12 @@
  * embedded aedes broker, and against a private Mosquitto over MQTT 5 (configured through a .env
  * file in its working directory).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 
 import {
   closeClient,
@@ -17,17 +17,17 @@ import {
   describeWithMosquitto,
   freePort,
   nextMessage,
+  spawnTypeScript,
   startMosquitto,
   terminate,
-  trackChild,
   trackTempDir,
+  uid,
   waitForExit,
   type MosquittoBroker,
 } from './support';
 
-const ROOT = resolve(__dirname, '..');
-const REGISTER_TS = require.resolve('./support/register-ts.js');
-const MAIN = join(ROOT, 'apps/demo/src/main.ts');
+/** The demo's entry point, relative to the repository root. */
+const MAIN = 'apps/demo/src/main.ts';
 
 /** A demo process and what it printed so far. */
 interface DemoRun {
@@ -46,12 +46,7 @@ function runDemo(env: Record<string, string>, cwd = tempDir()): DemoRun {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(([k]) => !/^(MQTT|DEMO)_/.test(k)),
   );
-  const proc = spawn(process.execPath, ['-r', REGISTER_TS, MAIN], {
-    cwd,
-    env: { ...base, NO_COLOR: '1', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(proc);
+  const proc = spawnTypeScript(MAIN, { cwd, env: { ...base, NO_COLOR: '1', ...env } });
   let out = '';
   let err = '';
   const waiters = new Set<() => void>();
@@ -273,7 +268,7 @@ describeWithMosquitto('demo app against Mosquitto (MQTT 5, broker from a .env fi
     let stats: StatsReply;
     const client = await connectClient(mosquitto.url, { protocolVersion: 5 });
     try {
-      const replyTopic = `e2e/replies/${randomBytes(4).toString('hex')}`;
+      const replyTopic = `e2e/replies/${uid()}`;
       const correlationData = randomBytes(8);
       await demo.waitForOutput(/\[AlertLogHandler\] alerts\//, 10_000);
       await client.subscribeAsync(replyTopic, { qos: 1 });
@@ -306,7 +301,7 @@ describeWithMosquitto('demo app against Mosquitto (MQTT 5, broker from a .env fi
     expect(stdout).not.toContain('[EmbeddedBroker]');
     // The app's own MqttService.request() round trip, answered by its @Subscribe handler.
     expect(stdout).toMatch(
-      /\[StatsReporter\] MQTT 5 request\/reply: demo\/stats\/get was answered on nestjs-mqtt\/replies\/demo-e2e\/[0-9a-f]+: \d+ readings, \d+ alerts/,
+      /\[StatsReporter\] MQTT 5 request\/reply: demo\/stats\/get was answered on nestjs-mqtt\/replies\/[0-9a-f]+: \d+ readings, \d+ alerts/,
     );
     expect(
       linesOf(stdout, 'TelemetryHandler').filter((l) => l.includes('Stats requested')),

@@ -8,30 +8,27 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import { IsNumber, IsString } from 'class-validator';
 import type { MqttClient } from 'mqtt';
 import { MqttModule, MqttService, Payload, Subscribe, Topic } from 'nestjs-mqtt';
 import {
+  CaptureLogger,
   closeClient,
   collectMessages,
   connectClient,
+  delay,
   describeWithMosquitto,
   randomClientId,
   startAedes,
   startMosquitto,
+  startMqttApp,
   terminate,
+  until,
   type AedesBroker,
   type MessageCollector,
   type MosquittoBroker,
 } from './support';
-import {
-  CaptureLogger,
-  delay,
-  startChildApp,
-  waitUntil,
-  watchUnhandledRejections,
-} from './fixtures/reliability-helpers';
+import { startChildApp, watchUnhandledRejections } from './fixtures/reliability-helpers';
 
 class Reading {
   @IsString()
@@ -93,19 +90,12 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
 
   beforeAll(async () => {
     broker = await startAedes();
-    const mod = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({
-          MQTT_BROKER_URL: '127.0.0.1',
-          MQTT_BROKER_PORT: broker.port,
-          MQTT_DEAD_LETTER_TOPIC: 'dead/letters',
-        }),
-      ],
+    ({ app } = await startMqttApp({
+      broker,
+      options: { MQTT_DEAD_LETTER_TOPIC: 'dead/letters' },
       providers: [Failing],
-    })
-      .setLogger(logger)
-      .compile();
-    app = await mod.init();
+      logger,
+    }));
     failing = app.get(Failing);
     client = await connectClient(broker.url);
     deadLetters = await collectMessages(client, 'dead/letters', { qos: 1 });
@@ -125,7 +115,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
 
   /** The JSON envelope of the first dead letter from `handler`, once it arrived. */
   const letterFrom = (handler: string) =>
-    waitUntil(`a dead letter from ${handler}`, () =>
+    until(`a dead letter from ${handler}`, () =>
       deadLetters.messages
         .map((m) => JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>)
         .find((e) => e.handler === handler),
@@ -138,7 +128,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     const big = Buffer.alloc(10 * 1024, 'x');
     await client.publishAsync('err/sync', big, { qos: 0 });
     await client.publishAsync('err/sync', 'ok after', { qos: 0 });
-    await waitUntil('the later message', () => failing.seen.length >= 3);
+    await until('the later message', () => failing.seen.length >= 3);
 
     expect([...failing.seen].sort()).toEqual([
       `syncNeighbour:${big.length}`,
@@ -169,7 +159,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     await client.publishAsync('err/async', payload, { qos: 1 });
     await client.publishAsync('err/async', 'ok later', { qos: 1 });
     const asyncSeen = () => failing.seen.filter((s) => s.startsWith('async')).sort();
-    await waitUntil('the later message', () => asyncSeen().length >= 3);
+    await until('the later message', () => asyncSeen().length >= 3);
 
     expect(asyncSeen()).toEqual([
       'asyncNeighbour:err/async',
@@ -197,7 +187,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
   it('an unparsable JSON payload for a class DTO logs ONE line naming the handler, topic and reason', async () => {
     await client.publishAsync('err/dto', '{"sensor": "t1", value', { qos: 1 });
     await client.publishAsync('err/dto', JSON.stringify({ sensor: 't1', value: 20 }), { qos: 1 });
-    await waitUntil('the valid reading', () => failing.readings.length >= 1);
+    await until('the valid reading', () => failing.readings.length >= 1);
 
     const lines = linesAbout('not valid JSON');
     expect(lines).toHaveLength(1);
@@ -213,9 +203,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     const bad = JSON.stringify({ sensor: 't2', value: 'hot' });
     await client.publishAsync('err/dto', bad, { qos: 1 });
     await client.publishAsync('err/dto', JSON.stringify({ sensor: 't3', value: 3 }), { qos: 1 });
-    await waitUntil('the next valid reading', () =>
-      failing.readings.some((r) => r.sensor === 't3'),
-    );
+    await until('the next valid reading', () => failing.readings.some((r) => r.sensor === 't3'));
 
     const lines = linesAbout('value must be a number');
     expect(lines).toHaveLength(1);
@@ -224,7 +212,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     expect(lines[0].text).toContain('invalid payload');
     expect(failing.readings.map((r) => r.sensor)).not.toContain('t2');
 
-    const envelope = await waitUntil('the dead letter of the invalid reading', () =>
+    const envelope = await until('the dead letter of the invalid reading', () =>
       deadLetters.messages
         .map((m) => JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>)
         .find((e) => String(e.error).includes('value must be a number')),
@@ -264,13 +252,10 @@ describeWithMosquitto('dead letters on MQTT 5 (mosquitto, topic from the environ
       MQTT_PROTOCOL_VERSION: 'MQTTv5',
       MQTT_DEAD_LETTER_TOPIC: 'dlq/v5',
     });
-    const mod = await Test.createTestingModule({
+    ({ app } = await startMqttApp({
       imports: [MqttModule.forRootAsync()],
       providers: [V5Failing],
-    })
-      .setLogger(new CaptureLogger())
-      .compile();
-    app = await mod.init();
+    }));
     client = await connectClient(broker.url, { protocolVersion: 5 });
   });
 
@@ -297,7 +282,7 @@ describeWithMosquitto('dead letters on MQTT 5 (mosquitto, topic from the environ
       'x-original-topic': 'err5/device-7',
       'x-handler': 'V5Failing.boom',
     });
-    await waitUntil('the later message', () => app.get(V5Failing).handled === 1);
+    await until('the later message', () => app.get(V5Failing).handled === 1);
     expect(unhandled.reasons).toEqual([]);
   });
 });

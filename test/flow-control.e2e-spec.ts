@@ -5,19 +5,21 @@
  * lost once the handler is released.
  */
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
-import { MqttModule, MqttService, Payload, Subscribe } from 'nestjs-mqtt';
+import { MqttService, Payload, Subscribe } from 'nestjs-mqtt';
 import {
   closeClient,
   connectClient,
+  delay,
   describeWithMosquitto,
   startAedes,
   startMosquitto,
+  startMqttApp,
+  until,
   type AedesBroker,
   type MosquittoBroker,
 } from './support';
-import { CaptureLogger, delay, startChildApp, waitUntil } from './fixtures/reliability-helpers';
+import { startChildApp } from './fixtures/reliability-helpers';
 
 /** A promise with its resolve function, for handlers that must wait until the test says so. */
 function gate(): { promise: Promise<void>; open: () => void } {
@@ -94,15 +96,7 @@ describe('flow control (aedes)', () => {
 
   beforeAll(async () => {
     broker = await startAedes();
-    const mod = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: broker.port }),
-      ],
-      providers: [FlowHandlers],
-    })
-      .setLogger(new CaptureLogger())
-      .compile();
-    app = await mod.init();
+    ({ app } = await startMqttApp({ broker, providers: [FlowHandlers] }));
     handlers = app.get(FlowHandlers);
     publisher = await connectClient(broker.url);
   });
@@ -118,13 +112,13 @@ describe('flow control (aedes)', () => {
   it('with the default concurrency 1, 200 QoS 0 messages reach an async handler in publish order', async () => {
     const sent = Array.from({ length: 200 }, (_, i) => i);
     for (const n of sent) publisher.publish('flow/ordered', String(n), { qos: 0 });
-    await waitUntil('200 ordered messages', () => handlers.ordered.length >= 200, 10_000);
+    await until('200 ordered messages', () => handlers.ordered.length >= 200, 10_000);
     expect(handlers.ordered).toEqual(sent);
   });
 
   it('with concurrency 4, QoS 0 messages overlap but never more than 4 at once', async () => {
     for (let i = 0; i < 40; i++) publisher.publish('flow/parallel', String(i), { qos: 0 });
-    await waitUntil('40 parallel messages', () => handlers.parallel.done >= 40, 10_000);
+    await until('40 parallel messages', () => handlers.parallel.done >= 40, 10_000);
     expect(handlers.parallel.done).toBe(40);
     expect(handlers.parallel.max).toBeLessThanOrEqual(4);
     expect(handlers.parallel.max).toBeGreaterThan(1);
@@ -134,39 +128,39 @@ describe('flow control (aedes)', () => {
     await Promise.all(
       [0, 1, 2, 3].map((i) => publisher.publishAsync('flow/parallel-qos1', String(i), { qos: 1 })),
     );
-    await waitUntil('4 QoS 1 messages handled', () => handlers.qos1Parallel.done >= 4, 10_000);
+    await until('4 QoS 1 messages handled', () => handlers.qos1Parallel.done >= 4, 10_000);
     expect(handlers.qos1Parallel.max).toBe(4);
   });
 
   it('a QoS 1 handler that is still running does not hold up messages for other handlers', async () => {
     await publisher.publishAsync('flow/slow', 'blocked', { qos: 1 });
-    await waitUntil('the slow handler to start', () => handlers.slowStarted === 1);
+    await until('the slow handler to start', () => handlers.slowStarted === 1);
     await publisher.publishAsync('flow/fast/a', 'qos1 while slow runs', { qos: 1 });
     await publisher.publishAsync('flow/fast/b', 'qos0 while slow runs', { qos: 0 });
-    await waitUntil(
+    await until(
       'the fast handler to run while the slow one is blocked',
       () => handlers.fast.length >= 2,
       3000,
     ).catch(() => undefined);
     const whileBlocked = [...handlers.fast];
     handlers.slowGate.open();
-    await waitUntil('fast messages after release', () => handlers.fast.length >= 2, 5000);
+    await until('fast messages after release', () => handlers.fast.length >= 2, 5000);
     expect(whileBlocked).toEqual(['qos1 while slow runs', 'qos0 while slow runs']);
   });
 
   it('a QoS 2 handler that is still running does not hold up messages for other handlers', async () => {
     const before = handlers.fast.length;
     await publisher.publishAsync('flow/slow2', 'blocked', { qos: 2 });
-    await waitUntil('the slow QoS 2 handler to start', () => handlers.slowQos2Started === 1);
+    await until('the slow QoS 2 handler to start', () => handlers.slowQos2Started === 1);
     await publisher.publishAsync('flow/fast/c', 'qos1 while qos2 runs', { qos: 1 });
-    await waitUntil(
+    await until(
       'the fast handler to run while the QoS 2 one is blocked',
       () => handlers.fast.length >= before + 1,
       3000,
     ).catch(() => undefined);
     const whileBlocked = handlers.fast.slice(before);
     handlers.slowQos2Gate.open();
-    await waitUntil('fast message after release', () => handlers.fast.length >= before + 1, 5000);
+    await until('fast message after release', () => handlers.fast.length >= before + 1, 5000);
     expect(whileBlocked).toEqual(['qos1 while qos2 runs']);
   });
 });
@@ -190,19 +184,11 @@ class GatedQos1Handler {
 describe('back-pressure with QoS 1 and maxQueuedMessages (aedes)', () => {
   it('holds at most maxQueuedMessages (100) QoS 1 messages while the handler is blocked; none is lost', async () => {
     const broker = await startAedes();
-    const mod = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({
-          MQTT_BROKER_URL: '127.0.0.1',
-          MQTT_BROKER_PORT: broker.port,
-          maxQueuedMessages: 100,
-        }),
-      ],
+    const { app } = await startMqttApp({
+      broker,
+      options: { maxQueuedMessages: 100 },
       providers: [GatedQos1Handler],
-    })
-      .setLogger(new CaptureLogger())
-      .compile();
-    const app = await mod.init();
+    });
     const publisher = await connectClient(broker.url);
     const handler = app.get(GatedQos1Handler);
     try {
@@ -219,12 +205,12 @@ describe('back-pressure with QoS 1 and maxQueuedMessages (aedes)', () => {
             publisher.publishAsync('gated/qos1', String(i), { qos: 1 }),
           ),
         );
-        await waitUntil('the app queue to fill', () => router.inFlight >= 100, 5000);
+        await until('the app queue to fill', () => router.inFlight >= 100, 5000);
         await delay(200);
         const held = router.inFlight;
         handler.gate.open();
         await acked;
-        await waitUntil('every QoS 1 message handled', () => handler.handled >= COUNT, 15_000);
+        await until('every QoS 1 message handled', () => handler.handled >= COUNT, 15_000);
         peak = Math.max(peak, router.inFlight);
         console.info(`QoS 1 back-pressure: held ${held} while blocked, peak in-flight ${peak}`);
         expect(held).toBeLessThanOrEqual(101);
@@ -276,15 +262,7 @@ describeWithMosquitto('back-pressure (mosquitto)', () => {
   });
 
   it('a 100k burst into a blocked handler keeps at most maxQueuedMessages in the app, then all are handled', async () => {
-    const mod = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: broker.port }),
-      ],
-      providers: [BurstHandler],
-    })
-      .setLogger(new CaptureLogger())
-      .compile();
-    const app = await mod.init();
+    const { app } = await startMqttApp({ broker, providers: [BurstHandler] });
     try {
       const handler = app.get(BurstHandler);
       const mqtt = app.get(MqttService);
@@ -317,14 +295,14 @@ describeWithMosquitto('back-pressure (mosquitto)', () => {
         const done = await burst.waitFor((e) => e.event === 'done', 'the burst to be sent', 15_000);
         expect(done.count).toBe(BURST);
         // The publisher is done; the app is still blocked on the first message.
-        await waitUntil('the app queue to fill', () => router.inFlight >= 1000, 5000);
+        await until('the app queue to fill', () => router.inFlight >= 1000, 5000);
         await delay(200);
         const heldWhileBlocked = router.inFlight;
         const receivedWhileBlocked = received;
         const growthBlockedMb = (Math.max(peakMemory, memory()) - baseline) / 1024 / 1024;
 
         handler.gate.open();
-        await waitUntil('every burst message handled', () => handler.handled >= BURST, 20_000);
+        await until('every burst message handled', () => handler.handled >= BURST, 20_000);
         peakInFlight = Math.max(peakInFlight, router.inFlight);
 
         const growthMb = (peakMemory - baseline) / 1024 / 1024;

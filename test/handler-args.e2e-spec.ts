@@ -25,15 +25,10 @@ import {
   connectClient,
   describeWithMosquitto,
   startMosquitto,
+  until,
   type MosquittoBroker,
 } from './support';
-import {
-  Fence,
-  loggedSubscriptions,
-  startApp,
-  until,
-  type StartedApp,
-} from './fixtures/routing-helpers';
+import { Fence, loggedSubscriptions, startApp, type StartedApp } from './fixtures/routing-helpers';
 
 class ReadingDto {
   @IsString()
@@ -345,6 +340,6 @@ describeWithMosquitto('handler arguments (section 3)', () => {
 });
 
 async function waitForCall(h: ArgHandlers, name: string, count = 1): Promise<Call> {
-  await until(() => (h.calls[name]?.length ?? 0) >= count, `${count} call(s) of ${name}`);
+  await until(`${count} call(s) of ${name}`, () => (h.calls[name]?.length ?? 0) >= count);
   return h.calls[name][0];
 }

@@ -14,10 +14,13 @@ import {
   closeClient,
   collectMessages,
   connectClient,
+  delay,
   describeWithMosquitto,
   freePort,
   randomClientId,
   startMosquitto,
+  until,
+  waitForState,
   type MosquittoBroker,
 } from './support';
 import {
@@ -25,11 +28,10 @@ import {
   connectLinePattern,
   escapeRegExp,
   failedBootstrap,
+  keysAppStarter,
   startKeysApp,
   testTitles,
-  until,
   waitForBrokerLog,
-  waitForState,
   type KeysApp,
 } from './fixtures/keys-helpers';
 
@@ -89,13 +91,7 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
   let authBroker: MosquittoBroker;
   let flakyBroker: MosquittoBroker;
   let observer: MqttClient;
-  const apps: KeysApp[] = [];
-
-  const start = async (...args: Parameters<typeof startKeysApp>) => {
-    const started = await startKeysApp(...args);
-    apps.push(started);
-    return started;
-  };
+  const { start, closeAll } = keysAppStarter();
   const plain = () => ({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: String(broker.port) });
 
   beforeAll(async () => {
@@ -107,9 +103,7 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
     observer = await connectClient(broker.url);
   });
 
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map(({ app }) => app.close()));
-  });
+  afterEach(() => closeAll());
 
   afterAll(async () => {
     if (observer) await closeClient(observer);
@@ -235,7 +229,7 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
 
     const second = await start(options, [PersistWorker]);
     const worker = second.app.get(PersistWorker);
-    await until(() => worker.received.length >= 2, 'the queued messages');
+    await until('the queued messages', () => worker.received.length >= 2);
     expect(worker.received).toEqual(['keys/persist/a=while-down-1', 'keys/persist/b=while-down-2']);
     expect(second.logs.mqtt('log')).toContain(`Connected to ${broker.url} (session resumed)`);
     expect(first.app.get(PersistWorker).received).toEqual([]);
@@ -293,12 +287,12 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
     expect([connects(retrying), connects(giving)]).toEqual([1, 1]);
 
     await flakyBroker.restart();
-    await until(() => connects(retrying) === 2, 'the MQTT_RECONNECT_PERIOD=1 app to reconnect');
+    await until('the MQTT_RECONNECT_PERIOD=1 app to reconnect', () => connects(retrying) === 2);
     await waitForState(retrying.mqtt, 'connected');
     expect(retrying.events.some((e) => e.type === 'reconnect')).toBe(true);
 
     // The other app had the same chance and more: it must still be offline, never retrying.
-    await new Promise((resolve) => setTimeout(resolve, BUSY_MS));
+    await delay(BUSY_MS);
     expect(giving.mqtt.state).toBe('offline');
     expect(giving.mqtt.connected).toBe(false);
     expect(connects(giving)).toBe(1);
@@ -349,7 +343,7 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
     try {
       await publisher.publishAsync('keys/background', 'late-hello');
       const worker = background.app.get(BackgroundWorker);
-      await until(() => worker.received.length > 0, 'the handler to receive');
+      await until('the handler to receive', () => worker.received.length > 0);
       expect(worker.received).toEqual(['late-hello']);
     } finally {
       await closeClient(publisher);
@@ -371,7 +365,7 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
     );
     await observer.publishAsync('keys/shared/1', 'to-the-group', { qos: 1 });
     const worker = app.get(SharedWorker);
-    await until(() => worker.received.length > 0, 'the shared subscription to deliver');
+    await until('the shared subscription to deliver', () => worker.received.length > 0);
     expect(worker.received).toEqual(['to-the-group']);
   });
 
@@ -407,7 +401,7 @@ describeWithMosquitto('MQTT_* keys on the wire (mosquitto)', () => {
     );
     const worker = app.get(StuckWorker);
     await observer.publishAsync('keys/stuck', 'never-done', { qos: 1 });
-    await until(() => worker.started === 1, 'the handler to start');
+    await until('the handler to start', () => worker.started === 1);
 
     const closing = Date.now();
     await app.close();

@@ -25,10 +25,11 @@ import {
   startAedes,
   startMosquitto,
   trackTempDir,
+  until,
   type AedesBroker,
   type MosquittoBroker,
 } from './support';
-import { Fence, startApp, until, type StartedApp } from './fixtures/routing-helpers';
+import { Fence, startApp, type StartedApp } from './fixtures/routing-helpers';
 
 const DYNSEC_PLUGIN_DIRS = [
   '/usr/lib/x86_64-linux-gnu',
@@ -259,8 +260,8 @@ describeWithMosquitto('lifecycle hooks (section 9)', () => {
     expect(life.of('connect')).toHaveLength(1);
 
     await mosquitto.stop();
-    await until(() => life.of('offline').length > 0, 'the disconnect hook');
-    await until(() => life.of('reconnect').length > 0, 'a reconnect attempt', 5000);
+    await until('the disconnect hook', () => life.of('offline').length > 0);
+    await until('a reconnect attempt', () => life.of('reconnect').length > 0, 5000);
     expect(life.of('reconnect')[0]).toEqual({ type: 'reconnect', attempt: 1 });
     expect(life.of('offline')).toEqual([{ type: 'offline' }]);
     expect(moduleLines(current)).toEqual(
@@ -268,12 +269,12 @@ describeWithMosquitto('lifecycle hooks (section 9)', () => {
     );
 
     await mosquitto.restart();
-    await until(() => life.of('connect').length === 2, 'the second connect', 10_000);
+    await until('the second connect', () => life.of('connect').length === 2, 10_000);
     expect(life.of('connect')[1]).toEqual({ type: 'connect', sessionPresent: false });
     // The subscriptions were made again on the new connection.
     await until(
-      () => life.of('subscribe').filter((e) => e.filter === 'life/ok').length === 2,
       'the resubscription',
+      () => life.of('subscribe').filter((e) => e.filter === 'life/ok').length === 2,
     );
     await current.mqtt.publish('life/ok', 'again', { qos: 1 });
     await current.fence();

@@ -5,26 +5,19 @@
  * concurrent requests apart, and refuses clearly on MQTT 3.1.1.
  */
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
-import { Test } from '@nestjs/testing';
 import type { MqttClient } from 'mqtt';
-import {
-  MqttModule,
-  MqttPublishError,
-  MqttService,
-  Payload,
-  Subscribe,
-  type MqttMessage,
-} from 'nestjs-mqtt';
+import { MqttPublishError, MqttService, Payload, Subscribe, type MqttMessage } from 'nestjs-mqtt';
 import {
   closeClient,
   collectMessages,
   connectClient,
+  delay,
   describeWithMosquitto,
   startAedes,
   startMosquitto,
+  startMqttApp,
   type MosquittoBroker,
 } from './support';
-import { CaptureLogger, delay } from './fixtures/reliability-helpers';
 
 @Injectable()
 class Responder {
@@ -69,20 +62,11 @@ describeWithMosquitto('MQTT 5 request/response (mosquitto)', () => {
 
   beforeAll(async () => {
     broker = await startMosquitto();
-    const mod = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({
-          MQTT_BROKER_URL: '127.0.0.1',
-          MQTT_BROKER_PORT: broker.port,
-          MQTT_PROTOCOL_VERSION: 'MQTTv5',
-        }),
-      ],
+    ({ app, mqtt } = await startMqttApp({
+      broker,
+      options: { MQTT_PROTOCOL_VERSION: 'MQTTv5' },
       providers: [Responder],
-    })
-      .setLogger(new CaptureLogger())
-      .compile();
-    app = await mod.init();
-    mqtt = app.get(MqttService);
+    }));
     raw = await connectClient(broker.url, { protocolVersion: 5 });
   });
 
@@ -182,14 +166,7 @@ describeWithMosquitto('MQTT 5 request/response (mosquitto)', () => {
 describe('request/response on MQTT 3.1.1 (aedes)', () => {
   it('MqttService.request() fails with a clear error mentioning MQTTv5', async () => {
     const broker = await startAedes();
-    const mod = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: broker.port }),
-      ],
-    })
-      .setLogger(new CaptureLogger())
-      .compile();
-    const app = await mod.init();
+    const { app } = await startMqttApp({ broker });
     try {
       const request = app.get(MqttService).request('rpc/double', { n: 1 }, { timeout: 300 });
       await expect(request).rejects.toBeInstanceOf(MqttPublishError);

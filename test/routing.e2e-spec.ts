@@ -10,8 +10,10 @@ import {
   closeClient,
   connectClient,
   describeWithMosquitto,
+  rejectionOf,
   startAedes,
   startMosquitto,
+  until,
   type AedesBroker,
   type MosquittoBroker,
 } from './support';
@@ -20,7 +22,6 @@ import {
   Fence,
   loggedSubscriptions,
   startApp,
-  until,
   type StartedApp,
 } from './fixtures/routing-helpers';
 
@@ -468,8 +469,8 @@ describeWithMosquitto('routing', () => {
       await publisher.publishAsync('sho/x/y', 'c', { qos: 1 });
       const hits = current.get(Hits);
       await until(
-        () => hits.of('option').length === 1 && hits.of('overlapping').length === 2,
         'shared-subscription messages',
+        () => hits.of('option').length === 1 && hits.of('overlapping').length === 2,
       );
       await current.fence();
       expect(hits.of('prefixed')).toEqual(['shr/1']);
@@ -491,16 +492,9 @@ describeWithMosquitto('routing', () => {
           providers: isController ? [] : [cls],
           controllers: isController ? [cls] : [],
         });
-        let error: unknown;
-        try {
-          await module.init();
-        } catch (e) {
-          error = e;
-        } finally {
-          await module.close();
-        }
+        const error = await rejectionOf(module.init()).finally(() => module.close());
         expect(error).toBeInstanceOf(MqttSubscribeError);
-        const message = (error as Error).message;
+        const message = error.message;
         expect(message).toContain(name);
         expect(message).toContain(JSON.stringify(filter));
         // Bootstrap failed before anything was sent to the broker.
@@ -527,7 +521,7 @@ describeWithMosquitto('routing', () => {
       expect(hits.of('noLocal')).toEqual([]);
 
       await other.publishAsync('nl/x', 'foreign', { qos: 1 });
-      await until(() => hits.of('noLocal').length === 1, 'the foreign message');
+      await until('the foreign message', () => hits.of('noLocal').length === 1);
       await current.fence();
       expect(hits.of('noLocal')).toEqual(['nl/x']);
       expect(hits.of('local')).toEqual(['nl/x', 'nl/x']);
@@ -545,7 +539,7 @@ describeWithMosquitto('routing', () => {
         });
         const { mqtt } = current;
         const hits = current.get(Hits);
-        await until(() => hits.of('rh0').length === 1, 'the retained message for rh 0');
+        await until('the retained message for rh 0', () => hits.of('rh0').length === 1);
 
         await mqtt.publish('rap/1', 'x', { qos: 1, retain: true });
         await mqtt.publish('norap/1', 'x', { qos: 1, retain: true });
@@ -636,7 +630,7 @@ describeWithMosquitto('routing', () => {
   it('does not route Mosquitto $SYS topics to "#" or "+/..." handlers (section 2)', async () => {
     current = await startApp({ broker: mosquitto, providers: [Hits, Fence, SysHandlers] });
     const hits = current.get(Hits);
-    await until(() => hits.of('uptime').length >= 1, 'a $SYS/broker/uptime message', 5000);
+    await until('a $SYS/broker/uptime message', () => hits.of('uptime').length >= 1, 5000);
     await current.mqtt.publish('z/broker/uptime', 'plain', { qos: 1 });
     await current.fence();
     expect(hits.of('uptime').every((t) => t === '$SYS/broker/uptime')).toBe(true);

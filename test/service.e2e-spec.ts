@@ -3,13 +3,10 @@
  * acknowledgements, invalid topics and payloads, runtime subscribe / unsubscribe, the MQTT.js
  * escape hatch, and a graceful shutdown that waits for handlers and sends no will.
  */
-import { Injectable, type LoggerService } from '@nestjs/common';
-import { Test, type TestingModule } from '@nestjs/testing';
+import { Injectable } from '@nestjs/common';
+import type { TestingModule } from '@nestjs/testing';
 import type { MqttClient, Packet } from 'mqtt';
-import { randomBytes } from 'node:crypto';
-import { inspect } from 'node:util';
 import {
-  MqttModule,
   MqttPublishError,
   MqttService,
   Subscribe,
@@ -17,75 +14,19 @@ import {
   type MqttPayload,
 } from 'nestjs-mqtt';
 import {
+  aedesClient,
   closeClient,
   collectMessages,
   connectClient,
+  delay,
   nextMessage,
+  rejectionOf,
   startAedes,
+  startMqttApp,
+  uid,
+  until,
   type AedesBroker,
 } from './support';
-
-class CaptureLogger implements LoggerService {
-  readonly lines: Array<{ level: string; message: string; text: string }> = [];
-  log(message: unknown, ...params: unknown[]) {
-    this.push('log', message, params);
-  }
-  error(message: unknown, ...params: unknown[]) {
-    this.push('error', message, params);
-  }
-  warn(message: unknown, ...params: unknown[]) {
-    this.push('warn', message, params);
-  }
-  debug(message: unknown, ...params: unknown[]) {
-    this.push('debug', message, params);
-  }
-  verbose(message: unknown, ...params: unknown[]) {
-    this.push('verbose', message, params);
-  }
-  fatal(message: unknown, ...params: unknown[]) {
-    this.push('fatal', message, params);
-  }
-  /** Messages of the module's logger context, optionally of one level. */
-  mqtt(level?: string): string[] {
-    return this.lines
-      .filter((l) => l.text.endsWith("'MqttModule'") && (!level || l.level === level))
-      .map((l) => l.message);
-  }
-  private push(level: string, message: unknown, params: unknown[]) {
-    const text = [message, ...params].map((p) => inspect(p, { depth: 5 })).join(' ');
-    this.lines.push({ level, message: String(message), text });
-  }
-}
-
-/** The clients aedes holds by id (a public field its typings leave out), with their filters. */
-function brokerClient(broker: AedesBroker, id: string) {
-  const clients = (
-    broker.broker as unknown as {
-      clients: Record<string, { subscriptions: Record<string, unknown> } | undefined>;
-    }
-  ).clients;
-  return clients[id];
-}
-
-const uid = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-
-async function rejectionOf(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection, but the promise resolved');
-}
-
-/** Resolves when `check()` holds, polling every 20 ms; rejects with `what` after `ms`. */
-async function until(what: string, check: () => boolean, ms = 3000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`Timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe('MqttService', () => {
   let aedes: AedesBroker;
@@ -98,21 +39,16 @@ describe('MqttService', () => {
     options: MqttModuleOptions,
     providers: Array<new (...a: never[]) => unknown> = [],
   ) {
-    const logger = new CaptureLogger();
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        MqttModule.forRoot({
-          MQTT_BROKER_URL: '127.0.0.1',
-          MQTT_BROKER_PORT: aedes.port,
-          ...options,
-        }),
-      ],
+    const {
+      app: moduleRef,
+      mqtt,
+      logger,
+    } = await startMqttApp({
+      broker: aedes,
+      options,
       providers,
-    })
-      .setLogger(logger)
-      .compile();
-    await moduleRef.init();
-    return { moduleRef, mqtt: moduleRef.get(MqttService), logger };
+    });
+    return { moduleRef, mqtt, logger };
   }
 
   beforeAll(async () => {
@@ -247,7 +183,7 @@ describe('MqttService', () => {
     expect(mqtt.connected).toBe(true);
     expect(mqtt.clientId).toBe(clientId);
     expect(mqtt.client.options.clientId).toBe(clientId);
-    expect(brokerClient(aedes, clientId)).toBeDefined();
+    expect(aedesClient(aedes, clientId)).toBeDefined();
     const collector = await collectMessages(raw, 'svc/escape-hatch');
     await mqtt.client.publishAsync('svc/escape-hatch', 'straight through MQTT.js', { qos: 1 });
     const [message] = await collector.waitFor(1);
@@ -262,7 +198,7 @@ describe('MqttService', () => {
     };
     const send = (topic: string, text: string) => raw.publishAsync(topic, text, { qos: 1 });
     /** The filters aedes holds for the service's client. */
-    const atBroker = () => Object.keys(brokerClient(aedes, clientId)!.subscriptions).sort();
+    const atBroker = () => Object.keys(aedesClient(aedes, clientId)!.subscriptions).sort();
     /** Topics of the PUBLISH packets the broker sent to the service. */
     const delivered: string[] = [];
     const onPacket = (packet: Packet) => {
@@ -278,7 +214,7 @@ describe('MqttService', () => {
 
       await send('svc/rt/a', '1');
       await send('svc/rt/b', '1');
-      await until('the first messages', () => got.a.length === 1 && got.b.length === 2);
+      await until('the first messages', () => got.a.length === 1 && got.b.length === 2, 3000);
       expect(got.a).toEqual(['svc/rt/a=1']);
       expect(got.b).toEqual(['svc/rt/a=1', 'svc/rt/b=1']);
 
@@ -288,7 +224,7 @@ describe('MqttService', () => {
       expect(atBroker()).toEqual(['svc/rt/+']);
       await send('svc/rt/a', '2');
       await send('svc/rt/b', '2'); // sent after, on the same connection: it arrives after
-      await until('the follow-up on svc/rt/b', () => got.b.includes('svc/rt/b=2'));
+      await until('the follow-up on svc/rt/b', () => got.b.includes('svc/rt/b=2'), 3000);
       expect(got.a).toEqual(['svc/rt/a=1']);
       expect(got.b).toEqual(['svc/rt/a=1', 'svc/rt/b=1', 'svc/rt/a=2', 'svc/rt/b=2']);
 
@@ -299,7 +235,7 @@ describe('MqttService', () => {
       delivered.length = 0;
       await send('svc/rt/b', '3');
       await send('svc/other', 'follow-up');
-      await until('the follow-up on svc/other', () => got.c.length === 1);
+      await until('the follow-up on svc/other', () => got.c.length === 1, 3000);
       expect(got.c).toEqual(['svc/other=follow-up']);
       expect(delivered).toEqual(['svc/other']);
       expect(got.b).toHaveLength(4);
@@ -314,7 +250,7 @@ describe('MqttService', () => {
       await send('svc/rt/x', '4');
       await send('svc/other', '4');
       await send('svc/final', 'follow-up');
-      await until('the follow-up on svc/final', () => got.d.length === 1);
+      await until('the follow-up on svc/final', () => got.d.length === 1, 3000);
       expect(delivered).toEqual(['svc/final']);
       expect(got.a).toEqual(['svc/rt/a=1']);
       expect(got.c).toEqual(['svc/other=follow-up']);
@@ -338,7 +274,7 @@ describe('MqttService', () => {
       async handle(payload: Buffer) {
         order.push(`start ${payload.toString()}`);
         started();
-        await new Promise((r) => setTimeout(r, 300));
+        await delay(300);
         order.push(`done ${payload.toString()}`);
       }
     }
@@ -384,7 +320,7 @@ describe('MqttService', () => {
         );
 
         // Watch for ~500 ms, then a marker on the same filter proves the subscriber still listens.
-        await new Promise((r) => setTimeout(r, 500));
+        await delay(500);
         await raw.publishAsync('svc/will/marker', 'marker', { qos: 1 });
         await wills.waitFor(1);
         expect(wills.messages.map((m) => m.topic)).toEqual(['svc/will/marker']);

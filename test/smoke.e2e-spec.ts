@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { MqttModule, MqttService, Payload, Subscribe, TopicParam } from 'nestjs-mqtt';
-import { startAedes, type AedesBroker } from './support';
+import { delay, startAedes, type AedesBroker } from './support';
 
 @Injectable()
 class Sensors {
@@ -40,7 +40,7 @@ describe('smoke', () => {
       got.push(`${t}=${p.toString()}`);
     });
     await mqtt.publish('rt/1', 'hello', { qos: 1 });
-    await new Promise((r) => setTimeout(r, 200));
+    await delay(200);
     const s = app.get(Sensors);
     expect(s.seen).toEqual([
       { id: 'a1', body: { c: 21.5 } },

@@ -21,7 +21,7 @@ import {
 import {
   connectLinePattern,
   failedBootstrap,
-  startKeysApp,
+  keysAppStarter,
   waitForBrokerLog,
   type KeysApp,
 } from './fixtures/keys-helpers';
@@ -40,13 +40,7 @@ describeWithMosquitto('MQTT_TLS_* keys on the wire (mosquitto TLS listeners)', (
   let mutual: MosquittoBroker;
   let tls13: MosquittoBroker;
   let observer: MqttClient;
-  const apps: KeysApp[] = [];
-
-  const start = async (options: MqttModuleOptions) => {
-    const started = await startKeysApp(options);
-    apps.push(started);
-    return started;
-  };
+  const { start, closeAll } = keysAppStarter();
   /** TLS on `broker`'s TLS port by host name, as an env file would say it. */
   const tlsTo = (broker: MosquittoBroker, extra: MqttModuleOptions = {}): MqttModuleOptions => ({
     MQTT_BROKER_URL: 'localhost',
@@ -69,9 +63,7 @@ describeWithMosquitto('MQTT_TLS_* keys on the wire (mosquitto TLS listeners)', (
     observer = await connectClient(good.url);
   });
 
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map(({ app }) => app.close()));
-  });
+  afterEach(() => closeAll());
 
   afterAll(async () => {
     if (observer) await closeClient(observer);

@@ -22,16 +22,15 @@ import {
   randomClientId,
   startAedes,
   startMosquitto,
+  until,
   type AedesBroker,
   type MosquittoBroker,
 } from './support';
 import {
   connectLinePattern,
   failedBootstrap,
-  startKeysApp,
-  until,
+  keysAppStarter,
   waitForBrokerLog,
-  type KeysApp,
 } from './fixtures/keys-helpers';
 
 // Jest applies the global testTimeout (5 s), not the e2e project's 30 s of jest.config.js; these
@@ -66,7 +65,7 @@ describe('MQTT_TRANSPORT / MQTT_WS_PATH on the wire (aedes over WebSocket)', () 
   let aedes: AedesBroker;
   /** HTTP path of each client's WebSocket upgrade, by client id ('tcp' for raw TCP). */
   const transports = new Map<string, string>();
-  const apps: KeysApp[] = [];
+  const { start, closeAll } = keysAppStarter();
 
   beforeAll(async () => {
     aedes = await startAedes({ websocket: true, wsPath: WS_PATH });
@@ -76,15 +75,13 @@ describe('MQTT_TRANSPORT / MQTT_WS_PATH on the wire (aedes over WebSocket)', () 
     });
   });
 
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map(({ app }) => app.close()));
-  });
+  afterEach(() => closeAll());
 
   afterAll(() => aedes?.stop());
 
   it(`MQTT_TRANSPORT=websockets + MQTT_WS_PATH=${WS_PATH}: connects over WebSocket on that path and carries messages both ways`, async () => {
     const id = randomClientId('ws');
-    const started = await startKeysApp(
+    const started = await start(
       {
         MQTT_TRANSPORT: 'websockets',
         MQTT_WS_PATH: WS_PATH,
@@ -94,7 +91,6 @@ describe('MQTT_TRANSPORT / MQTT_WS_PATH on the wire (aedes over WebSocket)', () 
       },
       [WsWorker],
     );
-    apps.push(started);
     expect(transports.get(id)).toBe(WS_PATH);
 
     const tcp = await connectClient(aedes.url);
@@ -105,7 +101,7 @@ describe('MQTT_TRANSPORT / MQTT_WS_PATH on the wire (aedes over WebSocket)', () 
 
       await tcp.publishAsync('ws/in', 'to-ws-app', { qos: 1 });
       const worker = started.app.get(WsWorker);
-      await until(() => worker.received.length > 0, 'the ws app handler');
+      await until('the ws app handler', () => worker.received.length > 0);
       expect(worker.received).toEqual(['to-ws-app']);
     } finally {
       await closeClient(tcp);
@@ -128,24 +124,22 @@ describe('MQTT_TRANSPORT / MQTT_WS_PATH on the wire (aedes over WebSocket)', () 
 
   it(`MQTT_BROKER_URL as a ws://host:port${WS_PATH} URL selects WebSocket and that path`, async () => {
     const id = randomClientId('wsurl');
-    const started = await startKeysApp({
+    const started = await start({
       MQTT_BROKER_URL: `ws://127.0.0.1:${aedes.wsPort}${WS_PATH}`,
       MQTT_CLIENT_ID: id,
     });
-    apps.push(started);
     expect(started.mqtt.connected).toBe(true);
     expect(transports.get(id)).toBe(WS_PATH);
   });
 
   it('MQTT_TRANSPORT=tcp (the default) speaks raw MQTT: the same broker sees no WebSocket', async () => {
     const id = randomClientId('tcp');
-    const started = await startKeysApp({
+    await start({
       MQTT_TRANSPORT: 'tcp',
       MQTT_BROKER_URL: '127.0.0.1',
       MQTT_BROKER_PORT: String(aedes.port),
       MQTT_CLIENT_ID: id,
     });
-    apps.push(started);
     expect(transports.get(id)).toBe('tcp');
   });
 });
@@ -153,12 +147,7 @@ describe('MQTT_TRANSPORT / MQTT_WS_PATH on the wire (aedes over WebSocket)', () 
 describeWithMosquitto('MQTT_PROTOCOL_VERSION on the wire (mosquitto)', () => {
   let broker: MosquittoBroker;
   let v5client: MqttClient;
-  const apps: KeysApp[] = [];
-  const start = async (...args: Parameters<typeof startKeysApp>) => {
-    const started = await startKeysApp(...args);
-    apps.push(started);
-    return started;
-  };
+  const { start, closeAll } = keysAppStarter();
   const at = () => ({ MQTT_BROKER_URL: '127.0.0.1', MQTT_BROKER_PORT: String(broker.port) });
 
   beforeAll(async () => {
@@ -166,9 +155,7 @@ describeWithMosquitto('MQTT_PROTOCOL_VERSION on the wire (mosquitto)', () => {
     v5client = await connectClient(broker.url, { protocolVersion: 5 });
   });
 
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map(({ app }) => app.close()));
-  });
+  afterEach(() => closeAll());
 
   afterAll(async () => {
     if (v5client) await closeClient(v5client);
@@ -241,7 +228,7 @@ describeWithMosquitto('MQTT_PROTOCOL_VERSION on the wire (mosquitto)', () => {
     });
 
     const worker = app.get(V5Worker);
-    await until(() => worker.received.length > 0 && runtime.length > 0, 'both handlers');
+    await until('both handlers', () => worker.received.length > 0 && runtime.length > 0);
     expect(worker.received).toEqual([
       { topic: 'v5/in/dev1', body: { on: true }, props: { tenant: 't-1' } },
     ]);

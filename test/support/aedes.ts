@@ -144,3 +144,20 @@ export async function startAedes(options: AedesBrokerOptions = {}): Promise<Aede
     stop,
   };
 }
+
+/** What {@link aedesClient} gives: a connected client as aedes holds it. */
+export interface AedesClientState {
+  /** The filters the client is subscribed to (the keys), as aedes holds them. */
+  readonly subscriptions: Record<string, unknown>;
+}
+
+/**
+ * The client aedes holds under `id` (from its `clients` map, a public field its typings leave
+ * out), with its subscriptions; `undefined` while no client with that id is connected.
+ */
+export function aedesClient(broker: AedesBroker, id: string): AedesClientState | undefined {
+  const { clients } = broker.broker as unknown as {
+    clients: Record<string, AedesClientState | undefined>;
+  };
+  return clients[id];
+}

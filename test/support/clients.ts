@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import type { ConnectionOptions as TlsConnectionOptions } from 'node:tls';
 
 import {
@@ -10,6 +9,7 @@ import {
   type MqttClient,
 } from 'mqtt';
 
+import { randomClientId } from './ids';
 import { findExecutable } from './mosquitto';
 import { terminate, trackChild } from './processes';
 
@@ -18,11 +18,6 @@ export interface ReceivedMessage {
   readonly topic: string;
   readonly payload: Buffer;
   readonly packet: IPublishPacket;
-}
-
-/** A random client id (`test-` + 12 hex digits), short enough for every broker's limit. */
-export function randomClientId(prefix = 'test'): string {
-  return `${prefix}-${randomBytes(6).toString('hex')}`;
 }
 
 /**

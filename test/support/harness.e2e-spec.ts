@@ -14,6 +14,7 @@ import {
   mosquittoSub,
   nextMessage,
   OTHER_HOST_NAME,
+  rejectionOf,
   startAedes,
   startMosquitto,
   topicMatches,
@@ -22,15 +23,12 @@ import {
   type TestCerts,
 } from './index';
 
-/** MQTT.js refusal errors carry the CONNACK return / reason code as `code`. */
-async function refusal(promise: Promise<MqttClient>): Promise<Error & { code?: unknown }> {
-  try {
-    const client = await promise;
-    await closeClient(client);
-  } catch (err) {
-    return err as Error & { code?: unknown };
-  }
-  throw new Error('expected the connection to be refused, but it was accepted');
+/**
+ * The error of a connection that must be refused (a connection made after all is closed).
+ * MQTT.js refusal errors carry the CONNACK return / reason code as `code`.
+ */
+function refusal(promise: Promise<MqttClient>): Promise<Error & { code?: unknown }> {
+  return rejectionOf(promise.then((client) => closeClient(client)));
 }
 
 function isAlive(pid: number): boolean {

@@ -1,5 +1,6 @@
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { runInThisContext } from 'node:vm';
 
 /**
@@ -21,11 +22,15 @@ const REGISTRY_KEY = Symbol.for('nestjs-mqtt.test-support.registry');
 
 type ProcessWithRegistry = NodeJS.Process & { [REGISTRY_KEY]?: Registry };
 
-function realProcess(): ProcessWithRegistry {
+/**
+ * The real Node `process`. Jest gives each test file a copy whose `on('exit')` and
+ * `on('unhandledRejection')` listeners are never called, so such listeners go on this one.
+ */
+export function realProcess(): NodeJS.Process {
   try {
     const real: unknown = runInThisContext('process');
     if (real && typeof (real as NodeJS.Process).on === 'function') {
-      return real as ProcessWithRegistry;
+      return real as NodeJS.Process;
     }
   } catch {
     // Fall through: outside an unusual sandbox the global process is the real one.
@@ -34,7 +39,7 @@ function realProcess(): ProcessWithRegistry {
 }
 
 function registry(): Registry {
-  const proc = realProcess();
+  const proc = realProcess() as ProcessWithRegistry;
   let reg = proc[REGISTRY_KEY];
   if (!reg) {
     const created: Registry = { children: new Set(), dirs: new Set() };
@@ -127,4 +132,33 @@ export async function terminate(
   }
   child.kill('SIGKILL');
   await waitForExit(child, killAfterMs);
+}
+
+/** The repository root. */
+const ROOT = join(__dirname, '..', '..');
+/** The require hook that compiles TypeScript (and maps `nestjs-mqtt`) in a child process. */
+const REGISTER_TS = join(__dirname, 'register-ts.js');
+
+/** Options of {@link spawnTypeScript}. */
+export interface SpawnTypeScriptOptions {
+  /** Working directory; the repository root by default. */
+  readonly cwd?: string;
+  /** The child's whole environment; this process's by default. */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Runs a TypeScript file (a fixture app, the demo) in a child Node process, compiled on the fly
+ * by register-ts.js the way Jest compiles the suites: `node -r register-ts.js <file>`. `file` is
+ * relative to the repository root unless absolute. stdout and stderr are piped, stdin ignored;
+ * the child is tracked ({@link trackChild}), so it is killed if the test process exits first.
+ */
+export function spawnTypeScript(file: string, options: SpawnTypeScriptOptions = {}): ChildProcess {
+  const child = spawn(process.execPath, ['-r', REGISTER_TS, resolve(ROOT, file)], {
+    cwd: options.cwd ?? ROOT,
+    env: options.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackChild(child);
+  return child;
 }
