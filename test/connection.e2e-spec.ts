@@ -20,6 +20,7 @@ import { filter, firstValueFrom } from 'rxjs';
 import {
   aedesClient,
   closeClient,
+  closeApp,
   compileMqttApp,
   delay,
   describeWithMosquitto,
@@ -46,7 +47,7 @@ describe('the broker connection', () => {
   });
   afterAll(() => aedes.stop());
   afterEach(async () => {
-    await Promise.all(open.splice(0).map((app) => app.close()));
+    await Promise.all(open.splice(0).map((app) => closeApp(app)));
   });
 
   /** Compiles (does not init) an app; closed after the test. */

@@ -10,6 +10,7 @@ import {
   closeClient,
   connectClient,
   describeWithMosquitto,
+  closeApp,
   rejectionOf,
   startAedes,
   startMosquitto,
@@ -492,7 +493,7 @@ describeWithMosquitto('routing', () => {
           providers: isController ? [] : [cls],
           controllers: isController ? [cls] : [],
         });
-        const error = await rejectionOf(module.init()).finally(() => module.close());
+        const error = await rejectionOf(module.init()).finally(() => closeApp(module));
         expect(error).toBeInstanceOf(MqttSubscribeError);
         const message = error.message;
         expect(message).toContain(name);
