@@ -83,6 +83,10 @@ export class RoutedHandler {
 const NO_IDS: readonly number[] = [];
 /** Topics whose handlers are remembered; past that the cache starts over. */
 const MATCH_CACHE_SIZE = 10_000;
+/** Lookups over which the cache's hit rate is judged. */
+const CACHE_WINDOW = 4096;
+/** Windows the cache stays off before it is tried again. */
+const CACHE_RETRY_WINDOWS = 16;
 
 /**
  * Owns matching: which handlers a topic goes to, and which broker subscriptions they need.
@@ -93,6 +97,7 @@ export class MqttRouter {
   private readonly tree = new TopicTree<RoutedHandler>();
   /** Lookups of recent topics: devices publish to the same topics over and over. */
   private readonly matchCache = new Map<string, RoutedHandler[]>();
+  private readonly cache = { enabled: true, lookups: 0, hits: 0, idleWindows: 0 };
   private readonly subscriptions = new Map<string, MqttBrokerSubscription>();
   private readonly byId = new Map<number, MqttBrokerSubscription>();
   private nextId = 1;
@@ -280,12 +285,7 @@ export class MqttRouter {
   dispatch(packet: IPublishPacket, track: boolean): Promise<void> | undefined {
     if (!this.intake) return track ? new Promise<void>(() => undefined) : undefined;
     const topic = packet.topic;
-    let handlers = this.matchCache.get(topic);
-    if (handlers === undefined) {
-      handlers = this.tree.match(topic);
-      if (this.matchCache.size >= MATCH_CACHE_SIZE) this.matchCache.clear();
-      this.matchCache.set(topic, handlers);
-    }
+    const handlers = this.lookup(topic);
     const count = handlers.length;
     if (count === 0) return undefined;
     const ids = subscriptionIds(packet);
@@ -311,6 +311,39 @@ export class MqttRouter {
     }
     if (!pending) return undefined;
     return pending.length === 1 ? pending[0] : Promise.all(pending).then(noop);
+  }
+
+  /**
+   * The handlers of a topic. Devices publish to the same topics over and over, so results are
+   * cached; when topics hardly repeat (say 100k devices each on its own topic) the cache only
+   * costs, so it is bypassed while its hit rate over a window stays low, and sampled again later.
+   */
+  private lookup(topic: string): RoutedHandler[] {
+    const cache = this.cache;
+    let handlers: RoutedHandler[] | undefined;
+    if (cache.enabled) {
+      handlers = this.matchCache.get(topic);
+      if (handlers !== undefined) cache.hits++;
+    }
+    if (handlers === undefined) {
+      handlers = this.tree.match(topic);
+      if (cache.enabled) {
+        if (this.matchCache.size >= MATCH_CACHE_SIZE) this.matchCache.clear();
+        this.matchCache.set(topic, handlers);
+      }
+    }
+    if (++cache.lookups === CACHE_WINDOW) {
+      if (cache.enabled) {
+        cache.enabled = cache.hits * 2 >= CACHE_WINDOW;
+        if (!cache.enabled) this.matchCache.clear();
+        cache.idleWindows = 0;
+      } else if (++cache.idleWindows >= CACHE_RETRY_WINDOWS) {
+        cache.enabled = true;
+      }
+      cache.lookups = 0;
+      cache.hits = 0;
+    }
+    return handlers;
   }
 
   /**
