@@ -123,9 +123,9 @@ export class MqttRouter {
     definition: MqttHandlerDefinition,
     defaultShare?: string,
   ): { handler: RoutedHandler; changed: MqttBrokerSubscription[] } {
-    const changed: MqttBrokerSubscription[] = [];
-    const entries: FilterEntry[] = [];
+    // Validate everything first: a registration that throws must leave the router untouched.
     let concurrency = 1;
+    const planned: Array<{ parsed: ParsedFilter; options: MqttSubscribeOptions }> = [];
     for (const { filters, options } of definition.subscriptions) {
       if (filters.length === 0) {
         throw new MqttSubscribeError(INVALID_FILTER(definition.name, '', 'no filter given'));
@@ -136,44 +136,49 @@ export class MqttRouter {
       }
       concurrency = Math.max(concurrency, wanted);
       const group = options.share === false ? undefined : (options.share ?? defaultShare);
-      const qos = options.qos ?? 0;
       for (const raw of filters) {
-        let parsed: ParsedFilter;
         try {
-          parsed = parseFilter(raw);
+          let parsed = parseFilter(raw);
           if (group !== undefined && parsed.share === undefined) {
             // Keep the filter as written: `unsubscribe()` and MqttMessage.filter use it.
             parsed = { ...parseFilter(sharedFilter(raw, group)), raw };
           }
+          planned.push({ parsed, options });
         } catch (error) {
           throw new MqttSubscribeError(
             INVALID_FILTER(definition.name, raw, (error as Error).message),
           );
         }
-        let sub = this.subscriptions.get(parsed.filter);
-        if (!sub) {
-          sub = {
-            filter: parsed.filter,
-            id: this.nextId++,
-            qos,
-            nl: options.nl ?? false,
-            rap: options.rap ?? false,
-            rh: options.rh ?? 0,
-            handlers: new Set(),
-          };
-          this.subscriptions.set(parsed.filter, sub);
-          this.byId.set(sub.id, sub);
-          changed.push(sub);
-        } else if (qos > sub.qos) {
-          sub.qos = qos;
-          sub.granted = undefined; // to be subscribed again with the higher QoS
-          if (!changed.includes(sub)) changed.push(sub);
-        }
-        entries.push({ parsed, subscription: sub });
       }
     }
-    if (entries.length === 0) {
+    if (planned.length === 0) {
       throw new MqttSubscribeError(INVALID_FILTER(definition.name, '', 'no filter given'));
+    }
+
+    const changed: MqttBrokerSubscription[] = [];
+    const entries: FilterEntry[] = [];
+    for (const { parsed, options } of planned) {
+      const qos = options.qos ?? 0;
+      let sub = this.subscriptions.get(parsed.filter);
+      if (!sub) {
+        sub = {
+          filter: parsed.filter,
+          id: this.nextId++,
+          qos,
+          nl: options.nl ?? false,
+          rap: options.rap ?? false,
+          rh: options.rh ?? 0,
+          handlers: new Set(),
+        };
+        this.subscriptions.set(parsed.filter, sub);
+        this.byId.set(sub.id, sub);
+        changed.push(sub);
+      } else if (qos > sub.qos) {
+        sub.qos = qos;
+        sub.granted = undefined; // to be subscribed again with the higher QoS
+        if (!changed.includes(sub)) changed.push(sub);
+      }
+      entries.push({ parsed, subscription: sub });
     }
     const handler = new RoutedHandler(definition.name, entries, concurrency, definition.invoke);
     for (const entry of entries) {
