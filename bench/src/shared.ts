@@ -30,9 +30,9 @@ export interface DrainResult {
   readonly expected: number;
   /** Messages that arrived (fewer: the broker dropped some, or they were late). */
   readonly received: number;
-  /** Milliseconds from the first to the last message received. */
+  /** Milliseconds from the first bytes read to the handler call of the last message. */
   readonly elapsedMs: number;
-  /** (received - 1) / elapsed, in messages per second. */
+  /** received / elapsed, in messages per second. */
   readonly rate: number;
   /** CPU time (user + system) of the receiver process per message, in microseconds. */
   readonly cpuUsPerMsg: number;

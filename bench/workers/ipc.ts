@@ -2,13 +2,47 @@
  * The worker side of the IPC protocol: answer the orchestrator's requests, report readiness,
  * and exit when the orchestrator goes away (so no worker outlives an interrupted run).
  */
-import type { WorkerReady, WorkerReply, WorkerRequest } from '../src/shared';
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
+import type { MemorySample, WorkerReady, WorkerReply, WorkerRequest } from '../src/shared';
 
 export type RequestHandler = (request: WorkerRequest) => unknown;
 
 function send(message: WorkerReply | WorkerReady): void {
   if (process.send && process.connected) process.send(message);
 }
+
+/**
+ * A CPU profile of the measured part of a worker's life: started by `start()` (at the first
+ * measured request), written to BENCH_PROFILE_FILE when the worker exits. Does nothing when
+ * BENCH_PROFILE_FILE is not set.
+ */
+export const profiler = {
+  session: undefined as Session | undefined,
+  start(): void {
+    const file = process.env.BENCH_PROFILE_FILE;
+    if (!file || this.session) return;
+    const session = new Session();
+    session.connect();
+    session.post('Profiler.enable');
+    session.post('Profiler.setSamplingInterval', { interval: 200 });
+    session.post('Profiler.start');
+    this.session = session;
+  },
+  stop(): Promise<void> {
+    const session = this.session;
+    const file = process.env.BENCH_PROFILE_FILE;
+    if (!session || !file) return Promise.resolve();
+    this.session = undefined;
+    return new Promise((resolve) => {
+      session.post('Profiler.stop', (error, result) => {
+        if (!error) writeFileSync(file, JSON.stringify(result.profile));
+        session.disconnect();
+        resolve();
+      });
+    });
+  },
+};
 
 /** Serves requests by their `cmd`; `exit` is built in (runs `onExit` first, then exits). */
 export function serve(
@@ -20,6 +54,7 @@ export function serve(
     if (exiting) return;
     exiting = true;
     try {
+      await profiler.stop();
       await onExit?.();
     } finally {
       process.exit(code);
@@ -65,13 +100,7 @@ export function env(name: string): string {
 }
 
 /** Memory now, after two full collections when the process runs with --expose-gc. */
-export function memorySample(): {
-  rss: number;
-  heapUsed: number;
-  external: number;
-  arrayBuffers: number;
-  gc: boolean;
-} {
+export function memorySample(): MemorySample {
   const gc = (globalThis as { gc?: () => void }).gc;
   if (gc) {
     gc();

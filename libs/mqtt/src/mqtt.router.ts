@@ -98,6 +98,7 @@ export class MqttRouter {
   /** Lookups of recent topics: devices publish to the same topics over and over. */
   private readonly matchCache = new Map<string, RoutedHandler[]>();
   private readonly cache = { enabled: true, lookups: 0, hits: 0, idleWindows: 0 };
+  private readonly last: { topic?: string; handlers?: RoutedHandler[] } = {};
   private readonly subscriptions = new Map<string, MqttBrokerSubscription>();
   private readonly byId = new Map<number, MqttBrokerSubscription>();
   private nextId = 1;
@@ -185,13 +186,13 @@ export class MqttRouter {
       entry.subscription.handlers.add(handler);
       this.tree.add(entry.parsed.matchFilter, handler);
     }
-    this.matchCache.clear();
+    this.forgetLookups();
     return { handler, changed };
   }
 
   /** Removes a handler; returns the broker filters nobody needs any more. */
   unregister(handler: RoutedHandler): string[] {
-    this.matchCache.clear();
+    this.forgetLookups();
     const entries = handler.entries;
     handler.entries = [];
     return this.detach(handler, entries);
@@ -222,7 +223,7 @@ export class MqttRouter {
    */
   removeFilter(filter: string): string[] {
     const orphaned: string[] = [];
-    this.matchCache.clear();
+    this.forgetLookups();
     for (const sub of [...this.subscriptions.values()]) {
       for (const handler of [...sub.handlers]) {
         const drop = handler.entries.filter(
@@ -318,12 +319,26 @@ export class MqttRouter {
     return pending.length === 1 ? pending[0] : Promise.all(pending).then(noop);
   }
 
+  private forgetLookups(): void {
+    this.matchCache.clear();
+    this.last.handlers = undefined;
+  }
+
   /**
    * The handlers of a topic. Devices publish to the same topics over and over, so results are
    * cached; when topics hardly repeat (say 100k devices each on its own topic) the cache only
    * costs, so it is bypassed while its hit rate over a window stays low, and sampled again later.
    */
   private lookup(topic: string): RoutedHandler[] {
+    // A stream of one topic (one device, one queue) skips even the map lookup.
+    if (topic === this.last.topic && this.last.handlers !== undefined) return this.last.handlers;
+    const handlers = this.lookupCached(topic);
+    this.last.topic = topic;
+    this.last.handlers = handlers;
+    return handlers;
+  }
+
+  private lookupCached(topic: string): RoutedHandler[] {
     const cache = this.cache;
     let handlers: RoutedHandler[] | undefined;
     if (cache.enabled) {

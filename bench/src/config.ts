@@ -1,0 +1,118 @@
+/**
+ * Settings of a run, from the environment:
+ * - BENCH_QUICK=1: a smoke run of about 30 s (small message counts; targets still evaluated, but
+ *   the memory target only means something at 1,000,000 messages);
+ * - BENCH_SCALE (default 1): multiplies the message counts (0.5 halves them);
+ * - BENCH_ROUNDS (default 5, quick 3): measured rounds per contestant (the median is reported);
+ * - BENCH_ONLY: comma-separated scenarios to run (receive, scale, publish, memory, startup,
+ *   matcher); default all;
+ * - BENCH_SIZES: other-subscription counts of the routing-scale scenario (default 10,1000,10000;
+ *   quick 10,10000);
+ * - BENCH_TOPICS: distinct topics of the extra routing-scale group (default 100000; 0: no such
+ *   group), which publishes to that many topics at the largest BENCH_SIZES;
+ * - BENCH_BROKER: auto | own | system | aedes | mqtt://host:port (see broker.ts);
+ * - BENCH_PROFILE=1: CPU-profile the measured workers from their first measured request to their
+ *   exit (profiles-<date>/ in the results dir; their hot spots are printed);
+ * - BENCH_RESULTS: directory of the JSON/SVG results (default bench/results);
+ * - BENCH_VERBOSE=1: echo the workers' output.
+ */
+import { resolve } from 'node:path';
+
+export const SCENARIOS = ['receive', 'scale', 'publish', 'memory', 'startup', 'matcher'] as const;
+export type Scenario = (typeof SCENARIOS)[number];
+
+export interface BenchConfig {
+  readonly quick: boolean;
+  readonly scale: number;
+  readonly rounds: number;
+  readonly scenarios: ReadonlySet<Scenario>;
+  readonly broker: string;
+  readonly profile: boolean;
+  readonly resultsDir: string;
+  /** Messages per measured drain (fast contestants; slow ones get fewer, see maxDrainSec). */
+  readonly receiveN: number;
+  /**
+   * A contestant whose drain of receiveN messages would take longer than this (the Nest
+   * transport with many patterns) gets a drain sized to last about this long instead.
+   */
+  readonly maxDrainSec: number;
+  /** Smallest drain. */
+  readonly minN: number;
+  /** Messages of the first (unrecorded) drain, which sizes the next ones. */
+  readonly calibrateN: number;
+  /** Stop waiting for a drain after this long without a message (then report the drop). */
+  readonly idleMs: number;
+  /** Numbers of other wildcard subscriptions of the routing-scale scenario. */
+  readonly scaleSizes: readonly number[];
+  /**
+   * Distinct topics of the extra routing-scale group (raw and module only) at the largest size,
+   * so that a cache of topic lookups cannot hold them all; 0 or 1: no such group.
+   */
+  readonly distinctTopics: number;
+  /** Messages per measured publish run. */
+  readonly publishN: number;
+  /** Memory scenario: warm-up messages, total messages, messages per drain. */
+  readonly memoryWarmupN: number;
+  readonly memoryN: number;
+  readonly memoryBatch: number;
+  /** Handlers of the big app of the start-up scenario. */
+  readonly startupHandlers: number;
+  /** Filter counts of the matcher scenario, and milliseconds per measurement. */
+  readonly matcherSizes: readonly number[];
+  readonly matcherMs: number;
+}
+
+function positive(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name}=${raw}: expected a number > 0`);
+  return value;
+}
+
+/** Reads the settings of this run. */
+export function loadConfig(): BenchConfig {
+  const quick = process.env.BENCH_QUICK === '1' || process.env.BENCH_QUICK === 'true';
+  const scale = positive('BENCH_SCALE', 1);
+  const rounds = Math.max(1, Math.round(positive('BENCH_ROUNDS', quick ? 3 : 5)));
+  const only = (process.env.BENCH_ONLY ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  for (const name of only) {
+    if (!(SCENARIOS as readonly string[]).includes(name))
+      throw new Error(`BENCH_ONLY: unknown scenario "${name}" (use ${SCENARIOS.join(', ')})`);
+  }
+  const n = (full: number, small: number): number =>
+    Math.max(100, Math.round((quick ? small : full) * scale));
+  return {
+    quick,
+    scale,
+    rounds,
+    scenarios: new Set((only.length > 0 ? only : SCENARIOS) as Scenario[]),
+    broker: process.env.BENCH_BROKER ?? 'auto',
+    profile: process.env.BENCH_PROFILE === '1',
+    resultsDir: resolve(process.env.BENCH_RESULTS ?? resolve(__dirname, '../results')),
+    receiveN: n(100_000, 10_000),
+    maxDrainSec: quick ? 0.5 : 3,
+    minN: quick ? 100 : 200,
+    calibrateN: quick ? 100 : 500,
+    idleMs: 2000,
+    scaleSizes: (process.env.BENCH_SIZES ?? (quick ? '10,10000' : '10,1000,10000'))
+      .split(',')
+      .map((v) => {
+        const size = Number(v);
+        if (!Number.isInteger(size) || size < 0) throw new Error(`BENCH_SIZES: bad size "${v}"`);
+        return size;
+      }),
+    distinctTopics: Math.round(Number(process.env.BENCH_TOPICS ?? 100_000)),
+    publishN: n(100_000, 10_000),
+    memoryWarmupN: n(50_000, 10_000),
+    memoryN: n(1_000_000, 100_000),
+    memoryBatch: n(100_000, 25_000),
+    startupHandlers: 1000,
+    matcherSizes: [10, 10_000],
+    matcherMs: quick ? 150 : 600,
+  };
+}
