@@ -136,6 +136,8 @@ export class MqttService
   private pendingAcks: PendingAck[] = [];
   /** QoS 2 messages whose handlers run, by message id, until they settle. */
   private readonly qos2Running = new Map<number, Promise<void>>();
+  /** Holds MQTT.js's keepalive timeout off while reading is paused for back-pressure. */
+  private keepaliveHold?: NodeJS.Timeout;
   /** Filters unsubscribed while offline, sent when the connection is back. */
   private readonly offlineUnsubscribes = new Set<string>();
   /** False if a future MQTT.js drops its packet writer: QoS 1 then falls back to one at a time. */
@@ -552,10 +554,32 @@ export class MqttService
     raw._releaseIncomingQoS2Publish?.(messageId);
   }
 
-  /** Lets MQTT.js read the next packet now, or once the handler queues drained. */
+  /**
+   * Lets MQTT.js read the next packet now, or once the handler queues drained. While reading is
+   * paused MQTT.js cannot see PINGRESP, and would declare the connection dead after 1.5 x
+   * keepalive; the pause exists because messages keep arriving, so its timeout is held off while
+   * PINGREQs still go out (the broker expects to hear from the client).
+   */
   private readOn(next: () => void): void {
-    if (this.router.saturated) this.router.whenDrained().then(next, next);
-    else next();
+    if (!this.router.saturated) {
+      next();
+      return;
+    }
+    const keepaliveMs = this.config.keepalive * 1000;
+    if (keepaliveMs > 0 && !this.keepaliveHold) {
+      this.keepaliveHold = setInterval(() => {
+        if (!this.mqttClient.connected) return;
+        this.mqttClient.sendPing();
+        this.mqttClient.reschedulePing(true);
+      }, keepaliveMs / 2);
+      this.keepaliveHold.unref();
+    }
+    const resume = () => {
+      clearInterval(this.keepaliveHold);
+      this.keepaliveHold = undefined;
+      next();
+    };
+    this.router.whenDrained().then(resume, resume);
   }
 
   /** Acknowledges settled messages, in the order they arrived (what MQTT.js would have done). */
@@ -844,6 +868,8 @@ export class MqttService
    * the socket closes a tick after a forced end, and keep the process alive).
    */
   private async end(): Promise<void> {
+    clearInterval(this.keepaliveHold);
+    this.keepaliveHold = undefined;
     const client = this.mqttClient;
     client.options.reconnectPeriod = 0;
     if (client.connected) {
