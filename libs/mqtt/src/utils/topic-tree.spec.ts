@@ -169,6 +169,19 @@ describe('TopicTree', () => {
     expect(tree.match('b')).not.toBe(tree.match('b'));
   });
 
+  it('matches topics of any depth one after another, sharing nothing between calls', () => {
+    const tree = treeOf(['+/b/+/d', 'a/+/c/+', 'a/b/c/d/e/f/g', '+/+/#', 'x/b']);
+    expect(tree.match('a/b/c/d/e/f/g')).toEqual(['a/b/c/d/e/f/g', '+/+/#']);
+    expect(tree.match('a/b/c/d')).toEqual(['+/b/+/d', 'a/+/c/+', '+/+/#']);
+    expect(tree.match('x/b')).toEqual(['+/+/#', 'x/b']);
+    expect(tree.match('x/y/c/d')).toEqual(['+/+/#']);
+    expect(tree.match('a')).toEqual([]);
+    expect(tree.match('')).toEqual([]);
+    expect(tree.match('a/b/c/d/e/f/g/h')).toEqual(['+/+/#']);
+    expect(tree.match('$x/b')).toEqual([]);
+    expect(tree.match('a/b/c/d')).toEqual(['+/b/+/d', 'a/+/c/+', '+/+/#']);
+  });
+
   describe('remove', () => {
     it('removes one (filter, value) pair and reports whether it was stored', () => {
       const tree = new TopicTree<string>();

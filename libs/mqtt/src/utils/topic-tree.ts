@@ -47,25 +47,78 @@ function collectSlot<T>(slot: Entry<T>[], stamp: number, out: Entry<T>[]): void 
   }
 }
 
-/** Collects the entries of the filters below `node` that match `levels` from index `i` on. */
-function collect<T>(
-  node: TopicNode<T>,
-  levels: string[],
-  i: number,
-  stamp: number,
-  out: Entry<T>[],
-): void {
-  // A `#` below this node matches the remaining levels, including none (the parent level).
-  if (node.hash !== undefined) collectSlot(node.hash, stamp, out);
-  if (i === levels.length) {
-    if (node.values !== undefined) collectSlot(node.values, stamp, out);
-    return;
+/**
+ * The state of one `match` call, reused across calls: the topic is split in place (level ends
+ * only, no `split`), and a level's text is sliced at most once, when a node with literal children
+ * first needs it.
+ */
+class Walk<T> {
+  topic = '';
+  /** Stamp of the current call, for `Entry.mark` and `textStamps`. */
+  stamp = 0;
+  /** Number of levels of the topic. */
+  depth = 0;
+  /** Index just past each level (of its `/` or of the topic's end). */
+  readonly ends: number[] = [];
+  /** Text of each level, valid where `textStamps` holds the current stamp. */
+  readonly texts: string[] = [];
+  readonly textStamps: number[] = [];
+  /** The entries collected so far. */
+  readonly out: Entry<T>[] = [];
+
+  /** Starts a call on `topic`. */
+  begin(topic: string, stamp: number): void {
+    this.topic = topic;
+    this.stamp = stamp;
+    const ends = this.ends;
+    let depth = 0;
+    let end = topic.indexOf('/');
+    while (end !== -1) {
+      ends[depth++] = end;
+      end = topic.indexOf('/', end + 1);
+    }
+    ends[depth++] = topic.length;
+    this.depth = depth;
   }
-  if (node.children !== undefined) {
-    const child = node.children.get(levels[i]);
-    if (child !== undefined) collect(child, levels, i + 1, stamp, out);
+
+  /** The text of level `i`. */
+  text(i: number): string {
+    if (i < this.textStamps.length && this.textStamps[i] === this.stamp) return this.texts[i];
+    const text = this.topic.slice(i === 0 ? 0 : this.ends[i - 1] + 1, this.ends[i]);
+    // Filled in order of first use, which can skip levels: keep the arrays packed.
+    while (this.textStamps.length < i) {
+      this.texts.push('');
+      this.textStamps.push(0);
+    }
+    this.texts[i] = text;
+    this.textStamps[i] = this.stamp;
+    return text;
   }
-  if (node.plus !== undefined) collect(node.plus, levels, i + 1, stamp, out);
+}
+
+/** Collects the entries of the filters below `node` that match the topic's levels from `i` on. */
+function collect<T>(node: TopicNode<T>, walk: Walk<T>, i: number): void {
+  for (;;) {
+    // A `#` below this node matches the remaining levels, including none (the parent level).
+    if (node.hash !== undefined) collectSlot(node.hash, walk.stamp, walk.out);
+    if (i === walk.depth) {
+      if (node.values !== undefined) collectSlot(node.values, walk.stamp, walk.out);
+      return;
+    }
+    const children = node.children;
+    const plus = node.plus;
+    const child = children === undefined ? undefined : children.get(walk.text(i));
+    // The results are sorted at the end, so the order the branches are visited in is free.
+    if (child !== undefined) {
+      if (plus !== undefined) collect(plus, walk, i + 1);
+      node = child;
+    } else if (plus !== undefined) {
+      node = plus;
+    } else {
+      return;
+    }
+    i++;
+  }
 }
 
 /** Sorts a few entries in place by registration order (insertion sort: no comparator calls). */
@@ -104,8 +157,8 @@ export class TopicTree<T> {
   private readonly slots = new Map<string, Entry<T>[]>();
   /** Stored value → its entry. */
   private readonly entries = new Map<T, Entry<T>>();
-  /** Reused buffer of the entries collected by `match`. */
-  private readonly scratch: Entry<T>[] = [];
+  /** Reused state of `match`. */
+  private readonly walk = new Walk<T>();
   private nextSeq = 0;
   private stamp = 0;
   private count = 0;
@@ -170,16 +223,16 @@ export class TopicTree<T> {
    * @returns a new array of the matching values, empty when none match
    */
   match(topic: string): T[] {
-    const levels = topic.split('/');
-    const out = this.scratch;
-    const stamp = ++this.stamp;
+    const walk = this.walk;
+    const out = walk.out;
+    walk.begin(topic, ++this.stamp);
     if (topic.charCodeAt(0) === 36 /* $ */) {
       // `+` and `#` at the first level never match a `$` topic: only the literal branch can.
       const children = this.root.children;
-      const child = children === undefined ? undefined : children.get(levels[0]);
-      if (child !== undefined) collect(child, levels, 1, stamp, out);
+      const child = children === undefined ? undefined : children.get(walk.text(0));
+      if (child !== undefined) collect(child, walk, 1);
     } else {
-      collect(this.root, levels, 0, stamp, out);
+      collect(this.root, walk, 0);
     }
     const n = out.length;
     if (n === 0) return [];
