@@ -100,7 +100,6 @@ export class MqttRouter {
   private readonly cache = { enabled: true, lookups: 0, hits: 0, idleWindows: 0 };
   private readonly last: { topic?: string; handlers?: RoutedHandler[] } = {};
   private readonly subscriptions = new Map<string, MqttBrokerSubscription>();
-  private readonly byId = new Map<number, MqttBrokerSubscription>();
   private nextId = 1;
   private listener?: MqttDispatchListener;
   private intake = true;
@@ -172,7 +171,6 @@ export class MqttRouter {
           handlers: new Set(),
         };
         this.subscriptions.set(parsed.filter, sub);
-        this.byId.set(sub.id, sub);
         changed.push(sub);
       } else if (qos > sub.qos) {
         sub.qos = qos;
@@ -210,7 +208,6 @@ export class MqttRouter {
       }
       if (subscription.handlers.size === 0 && this.subscriptions.get(subscription.filter)) {
         this.subscriptions.delete(subscription.filter);
-        this.byId.delete(subscription.id);
         orphaned.push(subscription.filter);
       }
     }

@@ -132,7 +132,7 @@ export class MqttService
     string,
     { resolve: (value: MqttMessage) => void; reject: (error: Error) => void }
   >();
-  /** QoS 1 messages whose PUBACK waits for their handlers, in arrival order. */
+  /** QoS 1/2 messages whose PUBACK / PUBCOMP waits for their handlers, in arrival order. */
   private pendingAcks: PendingAck[] = [];
   /** QoS 2 messages whose handlers run, by message id, until they settle. */
   private readonly qos2Running = new Map<number, Promise<void>>();
@@ -147,7 +147,7 @@ export class MqttService
 
   constructor(
     @Inject(MQTT_CONFIG) private readonly config: MqttConfig,
-    @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
+    @Inject(MQTT_MODULE_OPTIONS) options: MqttModuleOptions,
     private readonly router: MqttRouter,
   ) {
     const { url, options: derived } = toMqttConnectOptions(config);
