@@ -10,7 +10,7 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
  */
 interface Internals {
   _sendPacket(packet: Record<string, unknown>, cb: () => void): void;
-  _releaseIncomingQoS2Publish?(messageId: number): void;
+  _releaseIncomingQoS2Publish(messageId: number): void;
   incomingStore: { del(packet: IPublishPacket, cb: () => void): unknown };
   streamBuilder: (client: MqttClient) => Duplex;
   reconnectTimer: unknown;
@@ -20,10 +20,11 @@ interface Internals {
 }
 
 /** The MQTT.js versions whose internals this file was written against (and CI tests). */
-export const MQTT_JS_TESTED_RANGE = '>=5.10.0 <6';
+export const MQTT_JS_TESTED_RANGE = '>=5.16.0 <6';
 
 const REQUIRED = [
   ['_sendPacket', 'function'],
+  ['_releaseIncomingQoS2Publish', 'function'],
   ['incomingStore', 'object'],
   ['streamBuilder', 'function'],
   ['_clearReconnect', 'function'],
@@ -63,7 +64,7 @@ export function sendDeferredAck(client: MqttClient, packet: IPublishPacket): voi
 export function releaseIncomingQos2(client: MqttClient, packet: IPublishPacket): void {
   const raw = client as unknown as Internals;
   raw.incomingStore.del(packet, noop);
-  raw._releaseIncomingQoS2Publish?.(packet.messageId as number);
+  raw._releaseIncomingQoS2Publish(packet.messageId as number);
 }
 
 /** Calls `onStream` with each socket MQTT.js opens, before it is used. */
