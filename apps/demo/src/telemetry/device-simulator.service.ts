@@ -4,7 +4,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { MqttService } from 'nestjs-mqtt';
+import { MqttPublishes, MqttService } from 'nestjs-mqtt';
+import { TemperatureReadingDto } from './telemetry.dto';
 
 /** A simulated device: its temperature swings around `base` by `amplitude` over `periodS`. */
 interface SimulatedDevice {
@@ -49,6 +50,10 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
     clearInterval(this.timer);
   }
 
+  @MqttPublishes('sensors/{deviceId}/temp', TemperatureReadingDto, {
+    qos: 1,
+    summary: 'Simulated device readings, one per device per second',
+  })
   private publishReadings(): void {
     this.tick++;
     const at = new Date().toISOString();
