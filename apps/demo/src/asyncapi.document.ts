@@ -3,7 +3,7 @@ import { generateAsyncApi, type AsyncApiDocument, type MqttConfigInput } from 'n
 
 /** The demo's AsyncAPI document, from its handlers and `@MqttPublishes()` declarations. */
 export function demoAsyncApi(
-  app: INestApplicationContext,
+  app: Pick<INestApplicationContext, 'get'>,
   config?: MqttConfigInput,
 ): AsyncApiDocument {
   return generateAsyncApi(app, {

@@ -53,10 +53,10 @@ export class TelemetryHandler {
     await this.mqtt.publish(`alerts/${deviceId}`, alert, { qos: 1 });
   }
 
-  /** Counts alerts per device. `AlertLogHandler` receives the same messages through `alerts/#`. */
+  /** Counts alerts per device (shown on the dashboard). `AlertLogHandler` receives the same messages through `alerts/#`. */
   @Subscribe('alerts/+deviceId', { qos: 1 })
-  onAlert(@TopicParam('deviceId') deviceId: string): void {
-    this.stats.recordAlert(deviceId);
+  onAlert(@TopicParam('deviceId') deviceId: string, @Payload() alert: TemperatureAlertDto): void {
+    this.stats.recordAlert(deviceId, alert);
   }
 
   /**

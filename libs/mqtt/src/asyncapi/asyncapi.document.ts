@@ -75,6 +75,7 @@ class DocumentBuilder {
           messages: [],
           summary: `Handled by ${handler.name}`,
           bindings: { mqtt: { qos: options.qos ?? 0, bindingVersion: MQTT_BINDING_VERSION } },
+          'x-mqtt-filter': filter,
           'x-handler': handler.name,
           'x-mqtt-connection': connection,
         };

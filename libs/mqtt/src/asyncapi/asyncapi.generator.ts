@@ -27,7 +27,7 @@ const PROTOCOL_VERSIONS: Record<MqttConfig['protocolVersion'], string> = {
  * rules, and the configured broker as server (host, port, protocol: never a user name or
  * password).
  *
- * Works on a running app, on an app that was created but not initialised, and on one created
+ * `app` is the application (or a `ModuleRef`, from inside it). Works on a running app, on an app that was created but not initialised, and on one created
  * with `NestFactory.createApplicationContext(AppModule, { preview: true })`, which instantiates
  * nothing and so never connects (pass `options.config` there to get the server entry).
  *
@@ -36,7 +36,7 @@ const PROTOCOL_VERSIONS: Record<MqttConfig['protocolVersion'], string> = {
  * writeFileSync('asyncapi.json', JSON.stringify(doc, null, 2));
  */
 export function generateAsyncApi(
-  app: INestApplicationContext,
+  app: Pick<INestApplicationContext, 'get'>,
   options: AsyncApiOptions = {},
 ): AsyncApiDocument {
   const modules = app.get(ModulesContainer, { strict: false });
@@ -53,7 +53,10 @@ export function generateAsyncApi(
 }
 
 /** The app's resolved MQTT_CONFIG, else `options.config` (validated when given as MQTT_* keys). */
-function configOf(app: INestApplicationContext, options: AsyncApiOptions): MqttConfig | undefined {
+function configOf(
+  app: Pick<INestApplicationContext, 'get'>,
+  options: AsyncApiOptions,
+): MqttConfig | undefined {
   let resolved: unknown;
   try {
     resolved = app.get(MQTT_CONFIG, { strict: false });

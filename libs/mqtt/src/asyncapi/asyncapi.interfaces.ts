@@ -76,6 +76,8 @@ export interface AsyncApiOperation {
   'x-mqtt-share'?: string;
   /** Named connection of the operation (`default` for the default one). */
   'x-mqtt-connection'?: string;
+  /** The topic filter of a receive operation, as written in `@Subscribe()`. */
+  'x-mqtt-filter'?: string;
   /** The handler (`Class.method`) that receives or sends. */
   'x-handler'?: string;
   /** Extra `@Subscribe()` options: handler concurrency, timeout, acknowledgement mode. */
