@@ -25,11 +25,18 @@ export const DASHBOARD_HTML = `<!doctype html>
   .badge.offline { background:var(--warn); } .badge.closed { background:var(--bad); }
   #live { margin-left:auto; font-size:12px; color:#aab6c3; }
   #live.on::before { content:"\\25CF "; color:#4ade80; }
-  main { display:grid; grid-template-columns:repeat(auto-fit,minmax(420px,1fr)); gap:16px;
-         padding:16px 24px; }
+  main { display:grid; gap:16px; padding:16px 24px;
+         grid-template-columns:minmax(0,1fr) minmax(0,1.3fr);
+         grid-template-areas:"devices handlers" "alerts handlers" "asyncapi asyncapi"; }
+  @media (max-width:1000px) { main { grid-template-columns:minmax(0,1fr);
+         grid-template-areas:"devices" "handlers" "alerts" "asyncapi"; } }
   section { background:var(--card); border:1px solid var(--line); border-radius:8px;
-            padding:14px 16px; min-width:0; }
-  section.wide { grid-column:1/-1; }
+            padding:14px 16px; min-width:0; overflow-x:auto; align-self:start; }
+  #devices { grid-area:devices; } #handlers { grid-area:handlers; } #alerts { grid-area:alerts; }
+  #asyncapi { grid-area:asyncapi; }
+  td { white-space:nowrap; } td.wrap { white-space:normal; }
+  header .field.error b { max-width:420px; overflow:hidden; text-overflow:ellipsis;
+         white-space:nowrap; font-weight:400; font-size:12px; color:#fca5a5; }
   h2 { font-size:15px; margin:0 0 10px; }
   table { width:100%; border-collapse:collapse; }
   th, td { text-align:left; padding:5px 8px; border-bottom:1px solid var(--line); }
@@ -58,28 +65,29 @@ export const DASHBOARD_HTML = `<!doctype html>
   <div class="field">Broker <b data-testid="broker">…</b></div>
   <div class="field">Connected since <b data-testid="since">–</b></div>
   <div class="field">Reconnect attempts <b data-testid="attempts">0</b></div>
-  <div class="field">Last error <b data-testid="last-error">–</b></div>
+  <div class="field error">Last error <b data-testid="last-error">–</b></div>
   <span id="live" data-testid="live">connecting to the app…</span>
 </header>
 <main>
-  <section>
+  <section id="devices">
     <h2>Live telemetry per device</h2>
     <table data-testid="devices"><thead><tr><th>Device</th><th class="num">Last °C</th>
       <th class="num">Avg</th><th class="num">Min</th><th class="num">Max</th>
       <th class="num">Readings</th><th class="num">Alerts</th><th>Last reading</th></tr></thead>
       <tbody><tr><td colspan="8" class="muted">No reading yet</td></tr></tbody></table>
   </section>
-  <section>
+  <section id="handlers">
     <h2>Handlers</h2>
     <table data-testid="handlers"><thead><tr><th>Handler</th><th>Filters</th>
-      <th class="num">Handled</th><th class="num">Failed</th></tr></thead><tbody></tbody></table>
+      <th class="num">Handled</th><th class="num">Failed</th><th class="num" title="Timed out">T/O</th>
+      <th class="num">Running</th><th class="num">Queued</th></tr></thead><tbody></tbody></table>
     <p class="totals" data-testid="totals"></p>
   </section>
-  <section>
+  <section id="alerts">
     <h2>Alerts <span class="muted" data-testid="alert-count"></span></h2>
     <ul class="alerts" data-testid="alerts"><li class="muted">No alert yet</li></ul>
   </section>
-  <section class="wide" data-testid="asyncapi">
+  <section id="asyncapi" data-testid="asyncapi">
     <h2>AsyncAPI document <a href="/asyncapi.json" class="muted">asyncapi.json</a></h2>
     <div id="asyncapi-body" class="muted">Loading…</div>
   </section>
@@ -94,6 +102,8 @@ const $ = (sel) => document.querySelector(sel);
 const esc = (v) => String(v ?? '').replace(/[&<>"']/g, (c) =>
   ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
 const time = (v) => (v ? new Date(v).toLocaleTimeString() : '–');
+// Lets long names break after a dot or a slash, never inside a word.
+const breakable = (v) => esc(v).replace(/([./])/g, '$1<wbr>');
 
 function renderStatus(s) {
   const state = $('[data-testid=state]');
@@ -102,7 +112,9 @@ function renderStatus(s) {
   $('[data-testid=broker]').textContent = s.broker;
   $('[data-testid=since]').textContent = s.state === 'connected' ? time(s.connectedSince) : '–';
   $('[data-testid=attempts]').textContent = s.reconnectAttempts;
-  $('[data-testid=last-error]').textContent = s.lastError || '–';
+  const error = $('[data-testid=last-error]');
+  error.textContent = s.lastError || '–';
+  error.title = s.lastError || '';
 }
 
 function renderDevices(devices, alerts) {
@@ -121,12 +133,15 @@ function renderDevices(devices, alerts) {
 
 function renderHandlers(stats) {
   $('[data-testid=handlers] tbody').innerHTML = stats.handlers.map((h) =>
-    '<tr data-handler="' + esc(h.name) + '"><td><code>' + esc(h.name) + '</code></td><td>' +
-    h.filters.map((f) => '<code>' + esc(f) + '</code>').join(' ') +
+    '<tr data-handler="' + esc(h.name) + '"><td class="wrap"><code>' + breakable(h.name) +
+    '</code></td><td class="wrap">' +
+    h.filters.map((f) => '<code>' + breakable(f) + '</code>').join(' ') +
     '</td><td class="num" data-field="handled">' + h.handled + '</td>' +
     '<td class="num failed' + (h.failed ? ' nonzero' : '') + '" data-field="failed">' + h.failed +
-    '</td></tr>').join('');
-  const totals = ['received', 'published', 'dropped']
+    '</td><td class="num" data-field="timedOut">' + h.timedOut + '</td>' +
+    '<td class="num" data-field="running">' + h.running + '</td>' +
+    '<td class="num" data-field="queued">' + h.queued + '</td></tr>').join('');
+  const totals = ['received', 'published', 'dropped', 'queuedOffline']
     .filter((k) => typeof stats[k] === 'number').map((k) => k + ': ' + stats[k]);
   $('[data-testid=totals]').textContent = totals.join(' · ');
 }

@@ -1,4 +1,5 @@
 import type { MqttSubscribeOptions } from '../interfaces/subscribe-options.interface';
+import { DEFAULT_MQTT_CONNECTION } from '../mqtt.tokens';
 import type { ExploredApi, ExploredHandler, ExploredPublish } from './asyncapi.explorer';
 import type {
   AsyncApiChannel,
@@ -10,20 +11,26 @@ import type {
   AsyncApiServer,
 } from './asyncapi.interfaces';
 import { payloadSchema, SchemaRegistry } from './asyncapi.schema';
-import { channelId, filterAddress, topicAddress, type ChannelAddress } from './asyncapi.topics';
+import {
+  channelId,
+  filterAddress,
+  topicAddress,
+  type ChannelAddress,
+  type ConfigLookup,
+} from './asyncapi.topics';
 
 /** The MQTT bindings version the document's `bindings.mqtt` objects follow. */
 const MQTT_BINDING_VERSION = '0.2.0';
-/** Connection name of the default connection (operations and server key). */
-export const DEFAULT_CONNECTION = 'default';
 
 /** What the document builder needs besides the explored metadata. */
 export interface DocumentInput {
   readonly api: ExploredApi;
   /** Servers by connection name, credentials already left out. */
   readonly servers: Record<string, AsyncApiServer>;
-  /** `MQTT_SHARED_GROUP` of the default connection: the group of handlers without `share`. */
-  readonly sharedGroup?: string;
+  /** `MQTT_SHARED_GROUP` of each connection: the group of its handlers without `share`. */
+  readonly sharedGroups: Readonly<Record<string, string | undefined>>;
+  /** Reads the configuration keys of `${KEY}` in filters. */
+  readonly lookup?: ConfigLookup;
   readonly options: AsyncApiOptions;
 }
 
@@ -61,8 +68,8 @@ class DocumentBuilder {
     let index = 0;
     for (const { filters, options } of handler.subscribes) {
       for (const filter of filters) {
-        const address = filterAddress(filter);
-        const connection = (options as { connection?: string }).connection ?? DEFAULT_CONNECTION;
+        const address = filterAddress(filter, this.input.lookup);
+        const connection = options.connection ?? DEFAULT_MQTT_CONNECTION;
         const channel = this.channel(address, connection);
         (this.channels[channel]['x-mqtt-filters'] ??= []).push(filter);
         const id = unique(
@@ -79,7 +86,7 @@ class DocumentBuilder {
           'x-handler': handler.name,
           'x-mqtt-connection': connection,
         };
-        const share = address.share ?? this.shareOf(options);
+        const share = address.share ?? this.shareOf(options, connection);
         if (share !== undefined) operation['x-mqtt-share'] = share;
         const extra = subscribeExtras(options);
         if (extra) operation['x-mqtt-subscribe'] = extra;
@@ -105,7 +112,7 @@ class DocumentBuilder {
 
   addPublish(publish: ExploredPublish): void {
     const { topic, payload, options } = publish;
-    const connection = options.connection ?? DEFAULT_CONNECTION;
+    const connection = options.connection ?? DEFAULT_MQTT_CONNECTION;
     const channel = this.channel(topicAddress(topic), connection);
     const schema =
       typeof payload === 'function' ? payloadSchema(payload, this.registry) : (payload ?? {});
@@ -147,9 +154,9 @@ class DocumentBuilder {
     return doc;
   }
 
-  private shareOf(options: MqttSubscribeOptions): string | undefined {
+  private shareOf(options: MqttSubscribeOptions, connection: string): string | undefined {
     if (options.share === false) return undefined;
-    return options.share ?? this.input.sharedGroup;
+    return options.share ?? this.input.sharedGroups[connection];
   }
 
   /** The id of the channel of `address`, created on first use; adds the connection's server. */

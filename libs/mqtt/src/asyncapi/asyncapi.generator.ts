@@ -1,11 +1,13 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
 import { ModulesContainer } from '@nestjs/core';
 import { parseMqttConfig } from '../config/mqtt-config.parse';
 import type { MqttConfig } from '../interfaces/mqtt-config.interface';
-import { MQTT_CONFIG } from '../mqtt.constants';
-import { buildAsyncApiDocument, DEFAULT_CONNECTION } from './asyncapi.document';
+import { DEFAULT_MQTT_CONNECTION, getMqttConfigToken } from '../mqtt.tokens';
+import { buildAsyncApiDocument } from './asyncapi.document';
 import { exploreMqttApi } from './asyncapi.explorer';
 import type { AsyncApiDocument, AsyncApiOptions, AsyncApiServer } from './asyncapi.interfaces';
+import type { ConfigLookup } from './asyncapi.topics';
 
 const PROTOCOLS: Record<MqttConfig['protocol'], string> = {
   mqtt: 'mqtt',
@@ -27,6 +29,10 @@ const PROTOCOL_VERSIONS: Record<MqttConfig['protocolVersion'], string> = {
  * rules, and the configured broker as server (host, port, protocol: never a user name or
  * password).
  *
+ * Named connections (`MqttModule.forRoot({ name })`) each get their server, and their operations
+ * and channels refer to it. `${KEY}` in a filter takes the key's value from ConfigService (the
+ * environment in preview mode), or becomes a `{KEY}` parameter when it has none.
+ *
  * `app` is the application (or a `ModuleRef`, from inside it). Works on a running app, on an app that was created but not initialised, and on one created
  * with `NestFactory.createApplicationContext(AppModule, { preview: true })`, which instantiates
  * nothing and so never connects (pass `options.config` there to get the server entry).
@@ -39,34 +45,57 @@ export function generateAsyncApi(
   app: Pick<INestApplicationContext, 'get'>,
   options: AsyncApiOptions = {},
 ): AsyncApiDocument {
-  const modules = app.get(ModulesContainer, { strict: false });
-  const config = configOf(app, options);
+  const api = exploreMqttApi(app.get(ModulesContainer, { strict: false }));
+  const names = new Set<string>([DEFAULT_MQTT_CONNECTION]);
+  for (const { subscribes } of api.handlers) {
+    for (const { options: o } of subscribes) names.add(o.connection ?? DEFAULT_MQTT_CONNECTION);
+  }
+  for (const { options: o } of api.publishes) names.add(o.connection ?? DEFAULT_MQTT_CONNECTION);
+
   const servers: Record<string, AsyncApiServer> = {};
-  if (config) servers[DEFAULT_CONNECTION] = serverOf(config);
+  const sharedGroups: Record<string, string | undefined> = {};
+  for (const name of names) {
+    const config =
+      resolved(app, getMqttConfigToken(name)) ??
+      (name === DEFAULT_MQTT_CONNECTION ? fromOptions(options) : undefined);
+    if (!config) continue;
+    servers[name] = serverOf(config);
+    sharedGroups[name] = config.sharedGroup;
+  }
   Object.assign(servers, options.servers);
-  return buildAsyncApiDocument({
-    api: exploreMqttApi(modules),
-    servers,
-    sharedGroup: config?.sharedGroup,
-    options,
-  });
+  return buildAsyncApiDocument({ api, servers, sharedGroups, lookup: configLookup(app), options });
 }
 
-/** The app's resolved MQTT_CONFIG, else `options.config` (validated when given as MQTT_* keys). */
-function configOf(
+/** The instance of `token` when the app has resolved it (not in preview mode). */
+function resolved(
   app: Pick<INestApplicationContext, 'get'>,
-  options: AsyncApiOptions,
+  token: string | symbol,
 ): MqttConfig | undefined {
-  let resolved: unknown;
   try {
-    resolved = app.get(MQTT_CONFIG, { strict: false });
+    const value: unknown = app.get(token, { strict: false });
+    return isMqttConfig(value) ? value : undefined;
   } catch {
-    resolved = undefined; // No MqttModule in this app, or not instantiated (preview mode).
+    return undefined; // No such connection in this app.
   }
-  if (isMqttConfig(resolved)) return resolved;
+}
+
+/** `options.config`, validated when given as MQTT_* keys. */
+function fromOptions(options: AsyncApiOptions): MqttConfig | undefined {
   if (!options.config) return undefined;
   if (isMqttConfig(options.config)) return options.config;
   return parseMqttConfig(options.config).config;
+}
+
+/** Reads `${KEY}` of filters: the app's ConfigService when instantiated, else the environment. */
+function configLookup(app: Pick<INestApplicationContext, 'get'>): ConfigLookup {
+  let config: unknown;
+  try {
+    config = app.get(ConfigService, { strict: false });
+  } catch {
+    config = undefined;
+  }
+  if (config instanceof ConfigService) return (key) => config.get<unknown>(key);
+  return (key) => process.env[key];
 }
 
 function isMqttConfig(value: unknown): value is MqttConfig {

@@ -1,4 +1,10 @@
-import { parseFilter } from '../utils/topic.utils';
+import { parseFilter } from '../routing/topic.utils';
+
+/** `${KEY}` in a `@Subscribe()` filter: a configuration value, read when the app starts. */
+const PLACEHOLDER = /\$\{([A-Za-z_][A-Za-z0-9_.]*)\}/g;
+
+/** Reads a configuration key (ConfigService, or the environment); undefined when unset. */
+export type ConfigLookup = (key: string) => unknown;
 
 /** A channel address with its parameters, from a topic filter or a declared publish topic. */
 export interface ChannelAddress {
@@ -13,11 +19,24 @@ export interface ChannelAddress {
 /**
  * The address of a subscribed filter: each named wildcard (`+deviceId`, `#path`) becomes a
  * parameter `{deviceId}` / `{path}`; an anonymous `+` becomes `{levelN}` (N counted from 1) and an
- * anonymous `#` `{rest}`. A `$share/<group>/` prefix is removed and returned as `share`.
+ * anonymous `#` `{rest}`. A `$share/<group>/` prefix is removed and returned as `share`. Each
+ * `${KEY}` is replaced by the key's value from `lookup`, or becomes a parameter `{KEY}` when the
+ * key has no value.
  * Throws the module's "Invalid MQTT topic filter" error for an invalid filter.
  */
-export function filterAddress(filter: string): ChannelAddress {
-  const parsed = parseFilter(filter);
+export function filterAddress(filter: string, lookup?: ConfigLookup): ChannelAddress {
+  const config = new Map<string, string>();
+  const substituted = filter.replace(PLACEHOLDER, (_match, key: string) => {
+    const value = lookup?.(key);
+    if ((typeof value === 'string' && value !== '') || typeof value === 'number') {
+      return String(value);
+    }
+    // Unresolved here (no value when the document is made): a parameter named after the key.
+    const token = `__config_${key}__`;
+    config.set(token, key);
+    return token;
+  });
+  const parsed = parseFilter(substituted);
   const named = new Map(parsed.params.map((p) => [p.level, p.name]));
   const taken = new Set(parsed.params.map((p) => p.name));
   const parameters: Record<string, { description: string }> = {};
@@ -35,7 +54,14 @@ export function filterAddress(filter: string): ChannelAddress {
     };
     return `{${name}}`;
   });
-  return { address: levels.join('/'), parameters, share: parsed.share };
+  let address = levels.join('/');
+  for (const [token, key] of config) {
+    address = address.split(token).join(`{${key}}`);
+    parameters[key] = {
+      description: `The value of the configuration key ${key}, read when the app starts.`,
+    };
+  }
+  return { address, parameters, share: parsed.share };
 }
 
 /**
