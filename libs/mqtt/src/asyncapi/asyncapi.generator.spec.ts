@@ -192,3 +192,79 @@ describe('generateAsyncApi on an app created in preview mode (nothing instantiat
     }
   });
 });
+
+@Injectable()
+class BackupHandler {
+  @Subscribe('${DOC_SITE}/alarms/+alarmId', { connection: 'backup', qos: 1 })
+  alarm(@TopicParam('alarmId') _id: string): void {}
+
+  @Subscribe('${DOC_SITE}/${DOC_AREA}/state')
+  state(): void {}
+}
+
+@Module({
+  imports: [
+    MqttModule.forRoot(KEYS),
+    MqttModule.forRoot({
+      name: 'backup',
+      MQTT_BROKER_URL: 'backup.example',
+      MQTT_BROKER_PORT: 8883,
+      MQTT_TLS_ENABLED: true,
+      MQTT_PASSWORD: 'backup-secret-pw',
+      MQTT_USERNAME: 'backup-user',
+    }),
+  ],
+  providers: [BackupHandler],
+})
+class NamedModule {}
+
+describe('generateAsyncApi with a named connection and ${KEY} filters', () => {
+  let doc: AsyncApiDocument;
+  beforeAll(async () => {
+    process.env.DOC_SITE = 'plant-1';
+    delete process.env.DOC_AREA;
+    const app = await NestFactory.createApplicationContext(NamedModule, {
+      preview: true,
+      logger: false,
+    });
+    try {
+      doc = generateAsyncApi(app, { config: KEYS });
+    } finally {
+      await app.close();
+      delete process.env.DOC_SITE;
+    }
+  });
+
+  it('gives the named connection its server and puts its channels on it', async () => {
+    // Preview mode resolves no connection config: the named one comes from options.servers.
+    expect(Object.keys(doc.servers ?? {})).toEqual(['default']);
+    const app = await Test.createTestingModule({ imports: [NamedModule] }).compile();
+    process.env.DOC_SITE = 'plant-2';
+    const running = generateAsyncApi(app);
+    delete process.env.DOC_SITE;
+    expect(running.servers?.backup).toMatchObject({
+      host: 'backup.example:8883',
+      protocol: 'secure-mqtt',
+    });
+    expect(JSON.stringify(running)).not.toMatch(/backup-(user|secret-pw)/);
+    const alarms = Object.values(running.channels).find((c) =>
+      c.address.endsWith('/alarms/{alarmId}'),
+    );
+    expect(alarms?.servers).toEqual([{ $ref: '#/servers/backup' }]);
+    expect(running.operations['BackupHandler.alarm']['x-mqtt-connection']).toBe('backup');
+    expect(await parserErrors(running)).toEqual([]);
+  });
+
+  it('fills ${KEY} from the configuration, or makes the key a parameter when unset', async () => {
+    expect(doc.channels['plant-1.alarms.alarmId'].address).toBe('plant-1/alarms/{alarmId}');
+    const state = doc.channels['plant-1.DOC_AREA.state'];
+    expect(state.address).toBe('plant-1/{DOC_AREA}/state');
+    expect(state.parameters).toEqual({
+      DOC_AREA: {
+        description: 'The value of the configuration key DOC_AREA, read when the app starts.',
+      },
+    });
+    expect(state['x-mqtt-filters']).toEqual(['${DOC_SITE}/${DOC_AREA}/state']);
+    expect(await parserErrors(doc)).toEqual([]);
+  });
+});
