@@ -56,6 +56,7 @@ export type { MqttQos, MqttSubscribeOptions } from './interfaces/subscribe-optio
 export type { MqttPayload } from './utils/payload.utils';
 export { topicMatches } from './routing/topic.utils';
 export { generateAsyncApi } from './asyncapi/asyncapi.generator';
+export { asyncApiHandler } from './asyncapi/asyncapi.route';
 export {
   MqttPublishes,
   type MqttPublishesOptions,

@@ -2,6 +2,7 @@ import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } fro
 import { ConfigService } from '@nestjs/config';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { asyncApiHandler } from 'nestjs-mqtt';
 import { DashboardFeed } from './dashboard.feed';
 import { DASHBOARD_HTML, DASHBOARD_SCRIPT } from './dashboard.page';
 
@@ -23,6 +24,7 @@ const HEARTBEAT_S = 15;
 export class DashboardServer implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger('Dashboard');
   private readonly streams = new Set<ServerResponse>();
+  private readonly asyncApi = asyncApiHandler(() => this.feed.asyncApi());
   private server?: Server;
 
   constructor(
@@ -63,6 +65,10 @@ export class DashboardServer implements OnModuleInit, OnApplicationShutdown {
 
   private route(req: IncomingMessage, res: ServerResponse): void {
     const path = (req.url ?? '/').split('?')[0];
+    if (path === '/asyncapi.json') {
+      this.asyncApi(req, res);
+      return;
+    }
     if (req.method !== 'GET') {
       send(res, 405, 'text/plain', 'Only GET is served here');
       return;
@@ -73,9 +79,6 @@ export class DashboardServer implements OnModuleInit, OnApplicationShutdown {
         return;
       case '/app.js':
         send(res, 200, 'text/javascript; charset=utf-8', DASHBOARD_SCRIPT);
-        return;
-      case '/asyncapi.json':
-        send(res, 200, 'application/json', JSON.stringify(this.feed.asyncApi(), null, 2));
         return;
       case '/api/snapshot':
         send(res, 200, 'application/json', JSON.stringify(this.feed.snapshot()));
