@@ -50,126 +50,137 @@ class OrderHandlers {
   }
 }
 
-describeWithMosquitto('Tracing: W3C trace context across two apps on MQTT 5 (OpenTelemetry)', () => {
-  const exporter = new InMemorySpanExporter();
-  const spans = () => exporter.getFinishedSpans();
-  const findSpan = (name: string) => spans().find((s) => s.name === name);
-  const waitForSpan = (name: string): Promise<ReadableSpan> =>
-    until(`the span "${name}"`, () => findSpan(name), 5000, () => spans().map((s) => s.name));
-  let broker: MosquittoBroker;
-  let appA: MqttTestApp;
-  let appB: MqttTestApp;
-  let wire: MqttClient;
+describeWithMosquitto(
+  'Tracing: W3C trace context across two apps on MQTT 5 (OpenTelemetry)',
+  () => {
+    const exporter = new InMemorySpanExporter();
+    const spans = () => exporter.getFinishedSpans();
+    const findSpan = (name: string) => spans().find((s) => s.name === name);
+    const waitForSpan = (name: string): Promise<ReadableSpan> =>
+      until(
+        `the span "${name}"`,
+        () => findSpan(name),
+        5000,
+        () => spans().map((s) => s.name),
+      );
+    let broker: MosquittoBroker;
+    let appA: MqttTestApp;
+    let appB: MqttTestApp;
+    let wire: MqttClient;
 
-  beforeAll(async () => {
-    trace.setGlobalTracerProvider(
-      new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
-    );
-    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
-    propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-    broker = await startMosquitto();
-    const v5 = { MQTT_PROTOCOL_VERSION: 5 } as const;
-    appA = await startMqttApp({ broker, options: v5 });
-    appB = await startMqttApp({ broker, options: v5, providers: [OrderHandlers] });
-    wire = await connectClient(broker.url, { protocolVersion: 5 });
-    await wire.subscribeAsync('trace/#', { qos: 1 });
-  });
-
-  afterEach(() => exporter.reset());
-
-  afterAll(async () => {
-    if (wire) await closeClient(wire);
-    for (const started of [appA, appB]) if (started) await closeApp(started.app);
-    await broker?.stop();
-    trace.disable();
-    context.disable();
-    propagation.disable();
-  });
-
-  it('publish in app A inside a span, handle in app B: one trace, parent -> producer -> consumer -> handler span', async () => {
-    const onWire = nextMessage(wire, 'trace/orders/+', { subscribe: false });
-    await trace.getTracer('app-a').startActiveSpan('checkout', async (checkout) => {
-      await appA.mqtt.publish('trace/orders/42', { id: '42' }, { qos: 1 });
-      checkout.end();
+    beforeAll(async () => {
+      trace.setGlobalTracerProvider(
+        new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] }),
+      );
+      context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+      propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+      broker = await startMosquitto();
+      const v5 = { MQTT_PROTOCOL_VERSION: 5 } as const;
+      appA = await startMqttApp({ broker, options: v5 });
+      appB = await startMqttApp({ broker, options: v5, providers: [OrderHandlers] });
+      wire = await connectClient(broker.url, { protocolVersion: 5 });
+      await wire.subscribeAsync('trace/#', { qos: 1 });
     });
 
-    const handlerSpan = await waitForSpan('store order');
-    const consumer = await waitForSpan('trace/orders/+ process');
-    const parent = findSpan('checkout')!;
-    const producer = findSpan('trace/orders/42 publish')!;
-    expect(producer).toBeDefined();
-    expect(appB.app.get(OrderHandlers).stored).toEqual(['42']);
+    afterEach(() => exporter.reset());
 
-    const traceId = parent.spanContext().traceId;
-    for (const span of [producer, consumer, handlerSpan]) {
-      expect(span.spanContext().traceId).toBe(traceId);
-    }
-    expect(parent.parentSpanContext).toBeUndefined();
-    expect(producer.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
-    expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
-    expect(consumer.parentSpanContext?.isRemote).toBe(true);
-    expect(handlerSpan.parentSpanContext?.spanId).toBe(consumer.spanContext().spanId);
-
-    expect(producer.kind).toBe(SpanKind.PRODUCER);
-    expect(producer.attributes).toMatchObject({
-      'messaging.system': 'mqtt',
-      'messaging.destination.name': 'trace/orders/42',
-      'messaging.operation': 'publish',
+    afterAll(async () => {
+      if (wire) await closeClient(wire);
+      for (const started of [appA, appB]) if (started) await closeApp(started.app);
+      await broker?.stop();
+      trace.disable();
+      context.disable();
+      propagation.disable();
     });
-    expect(consumer.kind).toBe(SpanKind.CONSUMER);
-    expect(consumer.attributes).toMatchObject({
-      'messaging.system': 'mqtt',
-      'messaging.destination.name': 'trace/orders/42',
-      'messaging.destination.template': 'trace/orders/+',
-      'messaging.operation': 'process',
-      'nestjs_mqtt.handler': 'OrderHandlers.store',
+
+    it('publish in app A inside a span, handle in app B: one trace, parent -> producer -> consumer -> handler span', async () => {
+      const onWire = nextMessage(wire, 'trace/orders/+', { subscribe: false });
+      await trace.getTracer('app-a').startActiveSpan('checkout', async (checkout) => {
+        await appA.mqtt.publish('trace/orders/42', { id: '42' }, { qos: 1 });
+        checkout.end();
+      });
+
+      const handlerSpan = await waitForSpan('store order');
+      const consumer = await waitForSpan('trace/orders/+ process');
+      const parent = findSpan('checkout')!;
+      const producer = findSpan('trace/orders/42 publish')!;
+      expect(producer).toBeDefined();
+      expect(appB.app.get(OrderHandlers).stored).toEqual(['42']);
+
+      const traceId = parent.spanContext().traceId;
+      for (const span of [producer, consumer, handlerSpan]) {
+        expect(span.spanContext().traceId).toBe(traceId);
+      }
+      expect(parent.parentSpanContext).toBeUndefined();
+      expect(producer.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+      expect(consumer.parentSpanContext?.spanId).toBe(producer.spanContext().spanId);
+      expect(consumer.parentSpanContext?.isRemote).toBe(true);
+      expect(handlerSpan.parentSpanContext?.spanId).toBe(consumer.spanContext().spanId);
+
+      expect(producer.kind).toBe(SpanKind.PRODUCER);
+      expect(producer.attributes).toMatchObject({
+        'messaging.system': 'mqtt',
+        'messaging.destination.name': 'trace/orders/42',
+        'messaging.operation': 'publish',
+      });
+      expect(consumer.kind).toBe(SpanKind.CONSUMER);
+      expect(consumer.attributes).toMatchObject({
+        'messaging.system': 'mqtt',
+        'messaging.destination.name': 'trace/orders/42',
+        'messaging.destination.template': 'trace/orders/+',
+        'messaging.operation': 'process',
+        'nestjs_mqtt.handler': 'OrderHandlers.store',
+      });
+      expect(consumer.status.code).toBe(SpanStatusCode.UNSET);
+      // The consumer span ends only once the async handler settled.
+      const ms = (t: [number, number]) => t[0] * 1e3 + t[1] / 1e6;
+      expect(ms(consumer.endTime)).toBeGreaterThanOrEqual(ms(handlerSpan.endTime));
+
+      // What travels: the producer span's context as the MQTT 5 user property `traceparent`.
+      const { packet } = await onWire;
+      const sent = TRACEPARENT.exec(String(packet.properties?.userProperties?.traceparent));
+      expect(sent?.[1]).toBe(traceId);
+      expect(sent?.[2]).toBe(producer.spanContext().spanId);
     });
-    expect(consumer.status.code).toBe(SpanStatusCode.UNSET);
-    // The consumer span ends only once the async handler settled.
-    const ms = (t: [number, number]) => t[0] * 1e3 + t[1] / 1e6;
-    expect(ms(consumer.endTime)).toBeGreaterThanOrEqual(ms(handlerSpan.endTime));
 
-    // What travels: the producer span's context as the MQTT 5 user property `traceparent`.
-    const { packet } = await onWire;
-    const sent = TRACEPARENT.exec(String(packet.properties?.userProperties?.traceparent));
-    expect(sent?.[1]).toBe(traceId);
-    expect(sent?.[2]).toBe(producer.spanContext().spanId);
-  });
-
-  it('a failing handler ends its consumer span with status ERROR and the exception, in the same trace', async () => {
-    await trace.getTracer('app-a').startActiveSpan('import', async (root) => {
-      await appA.mqtt.publish('trace/broken', 'x', { qos: 1 });
-      root.end();
-    });
-    const consumer = await waitForSpan('trace/broken process');
-    expect(consumer.spanContext().traceId).toBe(findSpan('import')!.spanContext().traceId);
-    expect(consumer.status).toEqual({ code: SpanStatusCode.ERROR, message: 'cannot parse order' });
-    expect(consumer.events.map((e) => e.name)).toEqual(['exception']);
-  });
-
-  it('MQTT 3.1.1: no span is started and nothing is added to the message', async () => {
-    const v311 = await startMqttApp({ broker, options: { MQTT_PROTOCOL_VERSION: 4 } });
-    try {
-      const onWire = nextMessage(wire, 'trace/v311', { subscribe: false });
-      await trace.getTracer('app-a').startActiveSpan('legacy', async (root) => {
-        await v311.mqtt.publish('trace/v311', 'x', { qos: 1 });
+    it('a failing handler ends its consumer span with status ERROR and the exception, in the same trace', async () => {
+      await trace.getTracer('app-a').startActiveSpan('import', async (root) => {
+        await appA.mqtt.publish('trace/broken', 'x', { qos: 1 });
         root.end();
       });
-      const { packet } = await onWire;
-      expect(packet.properties?.userProperties).toBeUndefined();
-      expect(spans().map((s) => s.name)).toEqual(['legacy']);
-    } finally {
-      await closeApp(v311.app);
-    }
-  });
+      const consumer = await waitForSpan('trace/broken process');
+      expect(consumer.spanContext().traceId).toBe(findSpan('import')!.spanContext().traceId);
+      expect(consumer.status).toEqual({
+        code: SpanStatusCode.ERROR,
+        message: 'cannot parse order',
+      });
+      expect(consumer.events.map((e) => e.name)).toEqual(['exception']);
+    });
 
-  it('without a registered tracer provider nothing is traced or propagated', async () => {
-    trace.disable();
-    const onWire = nextMessage(wire, 'trace/orders/+', { subscribe: false });
-    await appA.mqtt.publish('trace/orders/7', { id: '7' }, { qos: 1 });
-    const { packet } = await onWire;
-    await until('app B to handle it', () => appB.app.get(OrderHandlers).stored.includes('7'));
-    expect(packet.properties?.userProperties?.traceparent).toBeUndefined();
-    expect(spans()).toEqual([]);
-  });
-});
+    it('MQTT 3.1.1: no span is started and nothing is added to the message', async () => {
+      const v311 = await startMqttApp({ broker, options: { MQTT_PROTOCOL_VERSION: 4 } });
+      try {
+        const onWire = nextMessage(wire, 'trace/v311', { subscribe: false });
+        await trace.getTracer('app-a').startActiveSpan('legacy', async (root) => {
+          await v311.mqtt.publish('trace/v311', 'x', { qos: 1 });
+          root.end();
+        });
+        const { packet } = await onWire;
+        expect(packet.properties?.userProperties).toBeUndefined();
+        expect(spans().map((s) => s.name)).toEqual(['legacy']);
+      } finally {
+        await closeApp(v311.app);
+      }
+    });
+
+    it('without a registered tracer provider nothing is traced or propagated', async () => {
+      trace.disable();
+      const onWire = nextMessage(wire, 'trace/orders/+', { subscribe: false });
+      await appA.mqtt.publish('trace/orders/7', { id: '7' }, { qos: 1 });
+      const { packet } = await onWire;
+      await until('app B to handle it', () => appB.app.get(OrderHandlers).stored.includes('7'));
+      expect(packet.properties?.userProperties?.traceparent).toBeUndefined();
+      expect(spans()).toEqual([]);
+    });
+  },
+);

@@ -108,9 +108,7 @@ export class HandlerLane {
       result =
         tracing === undefined
           ? this.handler.invoke(route.message)
-          : tracing.runInExtractedContext(route.message, this.handler.name, () =>
-              this.handler.invoke(route.message),
-            );
+          : tracing.runInExtractedContext(route.message, this.handler);
     } catch (error) {
       return this.finish(this.outcome(route, 'failed', started, undefined, error), true);
     }

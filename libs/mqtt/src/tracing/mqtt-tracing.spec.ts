@@ -27,6 +27,10 @@ function message(userProperties?: MqttUserProperties, filter = 'site/+/temp'): M
   return { topic: packet.topic, payload: packet.payload as Buffer, packet, params: {}, filter };
 }
 
+function handler<T>(name: string, invoke: (message: MqttMessage) => T) {
+  return { name, invoke };
+}
+
 function deferred<T>() {
   let resolve!: (value: T) => void;
   let reject!: (error: unknown) => void;
@@ -63,10 +67,13 @@ describe('MqttTracing without a registered tracer provider', () => {
   it('is disabled, injects nothing and runs the handler as is', () => {
     expect(tracing.enabled).toBe(false);
     expect(tracing.injectTraceContext('a/b', 0, { userProperties: { k: 'v' } })).toBeUndefined();
-    const result = tracing.runInExtractedContext(message(), 'H.handle', () => {
-      expect(trace.getActiveSpan()).toBeUndefined();
-      return 42;
-    });
+    const result = tracing.runInExtractedContext(
+      message(),
+      handler('H.handle', () => {
+        expect(trace.getActiveSpan()).toBeUndefined();
+        return 42;
+      }),
+    );
     expect(result).toBe(42);
   });
 });
@@ -77,7 +84,12 @@ describe('MqttTracing with a tracer provider', () => {
   const spans = () => exporter.getFinishedSpans();
   const named = (name: string): ReadableSpan => {
     const span = spans().find((s) => s.name === name);
-    if (!span) throw new Error(`no span "${name}"; got ${spans().map((s) => s.name).join(', ')}`);
+    if (!span)
+      throw new Error(
+        `no span "${name}"; got ${spans()
+          .map((s) => s.name)
+          .join(', ')}`,
+      );
     return span;
   };
 
@@ -141,11 +153,10 @@ describe('MqttTracing with a tracer provider', () => {
     let active: api.Span | undefined;
     const result = tracing.runInExtractedContext(
       message(traced.properties.userProperties),
-      'Sensors.onTemp',
-      () => {
+      handler('Sensors.onTemp', () => {
         active = trace.getActiveSpan();
         return 'reply';
-      },
+      }),
     );
     expect(result).toBe('reply');
 
@@ -169,7 +180,10 @@ describe('MqttTracing with a tracer provider', () => {
   it('starts a new trace for a message without trace context', () => {
     const outer = trace.getTracer('test').startSpan('unrelated');
     context.with(trace.setSpan(context.active(), outer), () =>
-      tracing.runInExtractedContext(message({ other: 'x' }), 'H.handle', () => undefined),
+      tracing.runInExtractedContext(
+        message({ other: 'x' }),
+        handler('H.handle', () => undefined),
+      ),
     );
     outer.end();
     const consumer = named('site/+/temp process');
@@ -179,7 +193,10 @@ describe('MqttTracing with a tracer provider', () => {
 
   it('ends the span of an async handler when its promise settles, not before', async () => {
     const work = deferred<string>();
-    const returned = tracing.runInExtractedContext(message(), 'H.handle', () => work.promise);
+    const returned = tracing.runInExtractedContext(
+      message(),
+      handler('H.handle', () => work.promise),
+    );
     expect(returned).toBe(work.promise); // the lane sees the handler's own promise
     await Promise.resolve();
     expect(spans()).toHaveLength(0);
@@ -191,8 +208,9 @@ describe('MqttTracing with a tracer provider', () => {
 
   it('records a rejection and leaves the rejection to the caller', async () => {
     const error = new TypeError('bad reading');
-    const returned = tracing.runInExtractedContext(message(), 'H.handle', () =>
-      Promise.reject(error),
+    const returned = tracing.runInExtractedContext(
+      message(),
+      handler('H.handle', () => Promise.reject(error)),
     );
     await expect(returned).rejects.toBe(error);
     await Promise.resolve();
@@ -205,18 +223,24 @@ describe('MqttTracing with a tracer provider', () => {
   it('records a synchronous throw and rethrows it', () => {
     const error = new Error('sync failure');
     expect(() =>
-      tracing.runInExtractedContext(message(), 'H.handle', () => {
-        throw error;
-      }),
+      tracing.runInExtractedContext(
+        message(),
+        handler('H.handle', () => {
+          throw error;
+        }),
+      ),
     ).toThrow(error);
     expect(named('site/+/temp process').status.code).toBe(SpanStatusCode.ERROR);
   });
 
   it('keeps the consumer context across awaits, so spans the handler starts are its children', async () => {
-    await tracing.runInExtractedContext(message(), 'H.handle', async () => {
-      await new Promise((resolve) => setImmediate(resolve));
-      trace.getTracer('app').startSpan('handler work').end();
-    });
+    await tracing.runInExtractedContext(
+      message(),
+      handler('H.handle', async () => {
+        await new Promise((resolve) => setImmediate(resolve));
+        trace.getTracer('app').startSpan('handler work').end();
+      }),
+    );
     const consumer = named('site/+/temp process');
     expect(named('handler work').parentSpanContext?.spanId).toBe(consumer.spanContext().spanId);
   });

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type * as OtelApi from '@opentelemetry/api';
 import type { IClientPublishOptions } from 'mqtt';
 import type { MqttMessage, MqttUserProperties } from '../interfaces/mqtt-message.interface';
@@ -19,6 +20,13 @@ const getter: OtelApi.TextMapGetter<MqttUserProperties> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => carrier[key],
 };
+
+/** What a traced handler call needs: a name for the span, and the call. */
+export interface TracedHandler<T> {
+  /** `Class.method` or `subscribe("filter")`. */
+  readonly name: string;
+  readonly invoke: (message: MqttMessage) => T;
+}
 
 /** A publish being traced: the properties to send, and `end` once the publish settled. */
 export interface MqttPublishTrace {
@@ -87,14 +95,14 @@ export class MqttTracing {
   }
 
   /**
-   * Runs `fn` (a handler call for `message`) inside a CONSUMER span `"<filter> process"` whose
-   * parent is the trace context extracted from the message's user properties (a new trace when
-   * it has none). The span ends when the call settles: at once when `fn` returns or throws, else
-   * when the promise it returned settles; an error is recorded and sets the status to ERROR.
-   * Returns (or throws) what `fn` did, untouched.
+   * Calls `handler.invoke(message)` inside a CONSUMER span `"<filter> process"` whose parent is
+   * the trace context extracted from the message's user properties (a new trace when it has
+   * none); the span is the active one while the handler runs. It ends when the call settles: at
+   * once when `invoke` returns or throws, else when the promise it returned settles; an error is
+   * recorded and sets the status to ERROR. Returns (or throws) what `invoke` did, untouched.
    */
-  runInExtractedContext<T>(message: MqttMessage, handlerName: string, fn: () => T): T {
-    if (!this.enabled) return fn();
+  runInExtractedContext<T>(message: MqttMessage, handler: TracedHandler<T>): T {
+    if (!this.enabled) return handler.invoke(message);
     const { context, propagation, trace, SpanKind, ROOT_CONTEXT } = this.api;
     const carrier = message.packet.properties?.userProperties;
     const parent = carrier ? propagation.extract(ROOT_CONTEXT, carrier, getter) : ROOT_CONTEXT;
@@ -111,14 +119,14 @@ export class MqttTracing {
           'messaging.operation.type': 'process',
           'messaging.message.body.size': message.payload.length,
           'nestjs_mqtt.qos': message.packet.qos,
-          'nestjs_mqtt.handler': handlerName,
+          'nestjs_mqtt.handler': handler.name,
         },
       },
       parent,
     );
     let result: T;
     try {
-      result = context.with(trace.setSpan(parent, span), fn);
+      result = context.with(trace.setSpan(parent, span), handler.invoke, handler, message);
     } catch (error) {
       this.end(span, error);
       throw error;
@@ -136,7 +144,7 @@ export class MqttTracing {
 
   private end(span: OtelApi.Span, error?: unknown): void {
     if (error !== undefined) {
-      const exception = error instanceof Error ? error : new Error(String(error));
+      const exception = error instanceof Error ? error : new Error(typeof error === 'string' ? error : inspect(error));
       span.recordException(exception);
       span.setAttribute('error.type', exception.name);
       span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: exception.message });
