@@ -144,7 +144,10 @@ export class MqttTracing {
 
   private end(span: OtelApi.Span, error?: unknown): void {
     if (error !== undefined) {
-      const exception = error instanceof Error ? error : new Error(typeof error === 'string' ? error : inspect(error));
+      const exception =
+        error instanceof Error
+          ? error
+          : new Error(typeof error === 'string' ? error : inspect(error));
       span.recordException(exception);
       span.setAttribute('error.type', exception.name);
       span.setStatus({ code: this.api.SpanStatusCode.ERROR, message: exception.message });
