@@ -47,6 +47,7 @@ export class MqttTracing {
   /** What an unset global tracer provider delegates to. */
   private readonly noopProvider: OtelApi.TracerProvider;
 
+  /** @internal (kept out of the .d.ts files, which must not need `@opentelemetry/api`) */
   constructor(private readonly api: typeof OtelApi) {
     this.tracer = api.trace.getTracer(MQTT_TRACER_NAME);
     this.noopProvider = new api.ProxyTracerProvider().getDelegate();
