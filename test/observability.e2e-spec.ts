@@ -4,11 +4,10 @@
  * an aedes broker; after N handled, failed and timed-out handler calls, publishes and a forced
  * reconnect, the scraped exposition text holds exactly those counts.
  */
-import { Injectable } from '@nestjs/common';
 import type { Client } from 'aedes';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Subscribe } from 'nestjs-mqtt';
+import { Readings, STUCK_TIMEOUT_MS } from './fixtures/observability-handlers';
 import { MetricsController, MqttMetrics } from './fixtures/prometheus-metrics';
 import { closeApp, startAedes, startMqttApp, until, type AedesBroker } from './support';
 import type { MqttTestApp } from './support';
@@ -16,30 +15,6 @@ import type { MqttTestApp } from './support';
 const OK = 5;
 const FAILED = 3;
 const TIMED_OUT = 2;
-const STUCK_TIMEOUT_MS = 150;
-
-@Injectable()
-class Readings {
-  private readonly stuckCalls: Array<() => void> = [];
-
-  @Subscribe('obs/ok')
-  ok(): void {}
-
-  @Subscribe('obs/fail')
-  fail(): void {
-    throw new Error('reading out of range');
-  }
-
-  /** Never settles by itself: each call times out, and is released at the end. */
-  @Subscribe('obs/stuck', { timeout: STUCK_TIMEOUT_MS })
-  stuck(): Promise<void> {
-    return new Promise((resolve) => this.stuckCalls.push(resolve));
-  }
-
-  release(): void {
-    for (const resolve of this.stuckCalls.splice(0)) resolve();
-  }
-}
 
 /** Samples of a Prometheus text exposition, by `name{label="value",...}` as printed. */
 function parseExposition(text: string): Map<string, number> {
@@ -149,11 +124,17 @@ describe('Observability: MqttService.events$ and stats() mapped to Prometheus (d
     await closeApp(started.app);
     expect((await scrape()).get('mqtt_connected')).toBe(0);
   });
+});
 
-  it('docs/observability.md embeds this provider verbatim', () => {
-    const fixture = readFileSync(join(__dirname, 'fixtures/prometheus-metrics.ts'), 'utf8');
-    const doc = readFileSync(join(__dirname, '../docs/observability.md'), 'utf8');
-    const block = /<!-- test\/fixtures\/prometheus-metrics\.ts -->\n```ts\n([\s\S]*?)```/.exec(doc);
-    expect(block?.[1]).toBe(fixture);
-  });
+describe('docs/observability.md', () => {
+  const doc = readFileSync(join(__dirname, '../docs/observability.md'), 'utf8');
+
+  it.each(['prometheus-metrics.ts', 'otel-metrics.ts', 'otel-tracing.ts'])(
+    'embeds test/fixtures/%s verbatim (the code the e2e suites run)',
+    (file) => {
+      const fixture = readFileSync(join(__dirname, 'fixtures', file), 'utf8');
+      const block = new RegExp(`<!-- test/fixtures/${file} -->\\s*\`\`\`ts\\n([\\s\\S]*?)\`\`\``);
+      expect(block.exec(doc)?.[1]).toBe(fixture);
+    },
+  );
 });
