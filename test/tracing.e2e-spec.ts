@@ -17,9 +17,11 @@ import {
   connectClient,
   describeWithMosquitto,
   nextMessage,
+  spawnTypeScript,
   startMosquitto,
   startMqttApp,
   until,
+  waitForExit,
   type MosquittoBroker,
   type MqttTestApp,
 } from './support';
@@ -178,6 +180,25 @@ describeWithMosquitto(
       await until('app B to handle it', () => appB.app.get(OrderHandlers).stored.includes('7'));
       expect(packet.properties?.userProperties?.traceparent).toBeUndefined();
       expect(spans()).toEqual([]);
+    });
+
+    it('without @opentelemetry/api installed (an optional peer), an MQTT 5 app publishes and handles as usual', async () => {
+      const child = spawnTypeScript('test/fixtures/no-otel-app.ts', {
+        env: { ...process.env, NO_OTEL_BROKER_PORT: String(broker.port) },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      expect(await waitForExit(child, 20_000)).toBe(true);
+      expect({ code: child.exitCode, stderr: child.exitCode === 0 ? '' : stderr }).toEqual({
+        code: 0,
+        stderr: '',
+      });
+      expect(JSON.parse(stdout.trim())).toEqual({
+        userProperties: { site: 'a' },
+        openTelemetryLoaded: false,
+      });
     });
   },
 );
