@@ -9,6 +9,7 @@ import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttRouter } from '../routing/mqtt.router';
 import { reconnectDelay } from './backoff';
 import { classifyConnectError } from './connect-errors';
+import { awaitFirstConnection } from './first-connection';
 import { InboundAcks } from './inbound-acks';
 import {
   missingMqttClientInternals,
@@ -182,60 +183,15 @@ export class MqttConnection {
   }
 
   private firstConnection(): Promise<void> {
-    const timeoutMs = this.config.connectionTimeout;
-    const client = this.client;
-    return new Promise<void>((resolve, reject) => {
-      let connected = false;
-      const detach = () => {
-        client.off('connect', onConnect);
-        client.off('error', onError);
-        client.off('close', onClose);
-      };
-      const onConnect = () => {
-        connected = true;
-        detach();
-        // The 'connect' listener in wire() sends the subscriptions; wait for their SUBACKs
-        // within the same time limit.
-        this.ready.then(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error: Error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        );
-      };
-      const onError = (error: Error & { code?: string | number }) => {
-        clearTimeout(timer);
-        detach();
-        reject(this.connectError(error));
-      };
-      // MQTT.js re-emits only a few socket errors; a refused websocket upgrade or a TLS alert
-      // after the handshake just closes the stream. Report that error instead of waiting.
-      const onClose = () => {
-        if (this.lastStreamError) onError(this.lastStreamError);
-      };
-      const timer = setTimeout(() => {
-        detach();
-        if (connected) {
-          reject(new MqttConnectionError(messages.SUBACK_TIMEOUT(this.hostPort, timeoutMs / 1000)));
-          return;
-        }
-        const last = this.lastStreamError?.message;
-        reject(
-          new MqttConnectionError(messages.CONNECT_TIMEOUT(this.hostPort, timeoutMs / 1000, last)),
-        );
-      }, timeoutMs);
-      client.on('connect', onConnect);
-      client.on('error', onError);
-      client.on('close', onClose);
-      try {
-        client.connect();
-      } catch (error) {
-        onError(error as Error);
-      }
+    return awaitFirstConnection({
+      client: this.client,
+      hostPort: this.hostPort,
+      timeoutMs: this.config.connectionTimeout,
+      // The 'connect' listener in wire() sends the subscriptions; their SUBACKs come within the
+      // same time limit.
+      ready: () => this.ready,
+      lastStreamError: () => this.lastStreamError,
+      describe: (error) => this.connectError(error),
     });
   }
 

@@ -41,11 +41,14 @@ interface Job {
 export class HandlerLane {
   active = 0;
   private readonly waiting: Job[] = [];
+  /** QoS 0 messages among `waiting`: only they count against the QoS 0 limit. */
+  private qos0Waiting = 0;
   private handled = 0;
   private failed = 0;
   private timedOut = 0;
   private dropped = 0;
   private idleWaiters: Array<() => void> = [];
+  private pumping = false;
 
   constructor(
     private readonly handler: RoutedHandler,
@@ -56,6 +59,11 @@ export class HandlerLane {
     return this.waiting.length;
   }
 
+  /** Whether nothing runs or waits here. */
+  get idle(): boolean {
+    return this.active === 0 && this.waiting.length === 0;
+  }
+
   /**
    * Runs the message now, or queues it. Returns its outcome when it settled at once (undefined:
    * handled, nothing to report), else a promise of it.
@@ -64,16 +72,25 @@ export class HandlerLane {
     route: MqttRoute,
     reportAll: boolean,
   ): MqttOutcome | Promise<MqttOutcome | typeof ABANDONED | undefined> | undefined {
-    if (this.active < this.handler.concurrency) return this.run(route, reportAll);
-    if (route.message.packet.qos === 0 && this.waiting.length >= this.limits.qos0QueueLimit) {
+    if (this.active < this.handler.concurrency && this.waiting.length === 0) {
+      return this.run(route, reportAll);
+    }
+    const qos0 = route.message.packet.qos === 0;
+    if (qos0 && this.qos0Waiting >= this.limits.qos0QueueLimit) {
       this.dropped++;
       return { route, kind: 'dropped', durationMs: 0 };
     }
-    return new Promise((settle) => this.waiting.push({ route, reportAll, settle }));
+    if (qos0) this.qos0Waiting++;
+    const queued = new Promise<MqttOutcome | typeof ABANDONED | undefined>((settle) =>
+      this.waiting.push({ route, reportAll, settle }),
+    );
+    if (this.active < this.handler.concurrency) this.pump();
+    return queued;
   }
 
   /** Settles every queued message as abandoned (shutdown). */
   abandonQueued(): void {
+    this.qos0Waiting = 0;
     for (const job of this.waiting.splice(0)) job.settle(ABANDONED);
   }
 
@@ -94,6 +111,29 @@ export class HandlerLane {
       running: this.active,
       queued: this.waiting.length,
     };
+  }
+
+  /**
+   * Starts queued messages while there is a free slot. A loop, not recursion: a long queue of
+   * calls that settle at once must not grow the stack.
+   */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.active < this.handler.concurrency && this.waiting.length > 0) {
+        const job = this.waiting.shift()!;
+        if (job.route.message.packet.qos === 0) this.qos0Waiting--;
+        const settled = this.run(job.route, job.reportAll);
+        if (settled !== undefined && 'then' in settled) settled.then(job.settle, job.settle);
+        else job.settle(settled);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.active === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
   }
 
   private run(
@@ -123,6 +163,7 @@ export class HandlerLane {
           ? setTimeout(() => {
               done = true;
               resolve(this.finish(this.outcome(route, 'timeout', started), true));
+              this.pump();
             }, this.limits.timeout)
           : undefined;
       const settle = (kind: 'handled' | 'failed', value?: unknown, error?: unknown) => {
@@ -132,6 +173,7 @@ export class HandlerLane {
         const report = kind === 'failed' || reportAll || value !== undefined;
         const outcome = report ? this.outcome(route, kind, started, value, error) : undefined;
         resolve(this.finish(outcome, kind === 'failed'));
+        this.pump();
       };
       result.then(
         (value) => settle('handled', value),
@@ -150,21 +192,13 @@ export class HandlerLane {
     return { route, kind, result, error, durationMs: performance.now() - started };
   }
 
-  /** Counts the call, frees its slot and starts the next queued message. */
+  /** Counts the call and frees its slot (the caller starts the next one). */
   private finish<T extends MqttOutcome | undefined>(outcome: T, failed = false): T {
     this.active--;
     if (!failed) this.handled++;
-    else if (outcome?.kind === 'timeout') {
+    else {
       this.failed++;
-      this.timedOut++;
-    } else this.failed++;
-    const next = this.waiting.shift();
-    if (next) {
-      const settled = this.run(next.route, next.reportAll);
-      if (settled !== undefined && 'then' in settled) settled.then(next.settle, next.settle);
-      else next.settle(settled);
-    } else if (this.active === 0 && this.idleWaiters.length > 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
+      if (outcome?.kind === 'timeout') this.timedOut++;
     }
     return outcome;
   }

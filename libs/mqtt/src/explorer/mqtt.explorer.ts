@@ -11,7 +11,7 @@ import type { MqttConfig } from '../interfaces/mqtt-config.interface';
 import type { MqttModuleOptions } from '../interfaces/mqtt-module-options.interface';
 import {
   MQTT_ARGS_METADATA,
-  MQTT_CONFIG,
+  MQTT_CONNECTION_CONFIG,
   MQTT_EVENT_METADATA,
   MQTT_MODULE_OPTIONS,
   MQTT_SUBSCRIBE_METADATA,
@@ -53,7 +53,7 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     private readonly moduleRef: ModuleRef,
     private readonly router: MqttRouter,
     private readonly bus: MqttEventBus,
-    @Inject(MQTT_CONFIG) private readonly config: MqttConfig,
+    @Inject(MQTT_CONNECTION_CONFIG) private readonly config: MqttConfig,
     @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
   ) {}
 
