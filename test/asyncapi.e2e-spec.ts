@@ -117,7 +117,8 @@ describe('the demo AsyncAPI document (npm run asyncapi)', () => {
       {
         address: 'sensors/{deviceId}/temp',
         parameters: ['deviceId'],
-        filters: ['sensors/+deviceId/temp'],
+        // The filter as written: its root comes from DEMO_SENSOR_ROOT (default sensors).
+        filters: ['${DEMO_SENSOR_ROOT}/+deviceId/temp'],
         messages: ['TemperatureReadingDto'],
       },
       {

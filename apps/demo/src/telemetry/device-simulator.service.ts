@@ -48,7 +48,7 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
       return;
     }
     this.logger.log(
-      `Simulating ${DEVICES.map((d) => d.id).join(', ')}: one reading each per second on sensors/<deviceId>/temp`,
+      `Simulating ${DEVICES.map((d) => d.id).join(', ')}: one reading each per second on ${this.root}/<deviceId>/temp`,
     );
     this.timer = setInterval(() => this.publishReadings(), 1000);
   }
@@ -58,7 +58,12 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
     clearInterval(this.timer);
   }
 
-  @MqttPublishes('sensors/{deviceId}/temp', TemperatureReadingDto, {
+  /** The topic root the telemetry handler listens on (DEMO_SENSOR_ROOT). */
+  private get root(): string {
+    return this.config.get<string>('DEMO_SENSOR_ROOT') ?? 'sensors';
+  }
+
+  @MqttPublishes('${DEMO_SENSOR_ROOT}/{deviceId}/temp', TemperatureReadingDto, {
     qos: 1,
     summary: 'Simulated device readings, one per device per second',
   })
@@ -71,7 +76,7 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
       if (broken)
         this.logger.warn(`${device.id} sends a broken reading: ${JSON.stringify(reading)}`);
       this.mqtt
-        .publish(`sensors/${device.id}/temp`, reading, { qos: 1 })
+        .publish(`${this.root}/${device.id}/temp`, reading, { qos: 1 })
         .catch((error: Error) =>
           this.logger.warn(`Reading of ${device.id} not sent: ${error.message}`),
         );

@@ -30,9 +30,11 @@ export class TelemetryHandler {
 
   /**
    * One reading of one device. `reading` arrives decoded and validated: a payload such as
-   * `{"celsius":"hot"}` is logged by the module and this method is not called.
+   * `{"celsius":"hot"}` is logged by the module and this method is not called. The topic root
+   * comes from configuration (DEMO_SENSOR_ROOT, default `sensors`), read when the module boots,
+   * so one build serves several sites.
    */
-  @Subscribe('sensors/+deviceId/temp', { qos: 1 })
+  @Subscribe('${DEMO_SENSOR_ROOT}/+deviceId/temp', { qos: 1 })
   @MqttPublishes('alerts/{deviceId}', TemperatureAlertDto, {
     qos: 1,
     summary: 'An alert when a reading exceeds DEMO_ALERT_CELSIUS',

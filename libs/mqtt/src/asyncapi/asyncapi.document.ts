@@ -113,7 +113,7 @@ class DocumentBuilder {
   addPublish(publish: ExploredPublish): void {
     const { topic, payload, options } = publish;
     const connection = options.connection ?? DEFAULT_MQTT_CONNECTION;
-    const channel = this.channel(topicAddress(topic), connection);
+    const channel = this.channel(topicAddress(topic, this.input.lookup), connection);
     const schema =
       typeof payload === 'function' ? payloadSchema(payload, this.registry) : (payload ?? {});
     const key = this.message(channel, payload, schema, options.messageName);

@@ -63,7 +63,13 @@ export function generateAsyncApi(
     sharedGroups[name] = config.sharedGroup;
   }
   Object.assign(servers, options.servers);
-  return buildAsyncApiDocument({ api, servers, sharedGroups, lookup: configLookup(app), options });
+  return buildAsyncApiDocument({
+    api,
+    servers,
+    sharedGroups,
+    lookup: options.lookup ?? configLookup(app),
+    options,
+  });
 }
 
 /** The instance of `token` when the app has resolved it (not in preview mode). */

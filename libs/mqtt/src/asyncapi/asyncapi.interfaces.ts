@@ -115,4 +115,10 @@ export interface AsyncApiOptions {
   config?: MqttConfig | MqttConfigInput;
   /** More servers, by connection name (e.g. a named connection's broker). @default {} */
   servers?: Record<string, AsyncApiServer>;
+  /**
+   * Reads the `${KEY}` values of filters and topics, for an app whose ConfigService was not
+   * instantiated (preview mode). A key without a value becomes a channel parameter.
+   * @default the app's ConfigService, else the environment
+   */
+  lookup?: (key: string) => unknown;
 }

@@ -66,15 +66,26 @@ export function filterAddress(filter: string, lookup?: ConfigLookup): ChannelAdd
 
 /**
  * The address of a topic declared with `@MqttPublishes()`: levels written `{name}` or `+name`
- * become parameters; other levels are kept as they are.
+ * become parameters; other levels are kept as they are. `${KEY}` is resolved as in
+ * {@link filterAddress}.
  */
-export function topicAddress(topic: string): ChannelAddress {
+export function topicAddress(topic: string, lookup?: ConfigLookup): ChannelAddress {
   const parameters: Record<string, { description: string }> = {};
-  const levels = topic.split('/').map((level) => {
+  const resolved = topic.replace(PLACEHOLDER, (_match, key: string) => {
+    const value = lookup?.(key);
+    if ((typeof value === 'string' && value !== '') || typeof value === 'number') {
+      return String(value);
+    }
+    parameters[key] = {
+      description: `The value of the configuration key ${key}, read when the app starts.`,
+    };
+    return `{${key}}`;
+  });
+  const levels = resolved.split('/').map((level) => {
     const name =
       /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(level)?.[1] ?? /^\+([A-Za-z_]\w*)$/.exec(level)?.[1];
     if (name === undefined) return level;
-    parameters[name] = { description: `Topic level "${name}".` };
+    parameters[name] ??= { description: `Topic level "${name}".` };
     return `{${name}}`;
   });
   return { address: levels.join('/'), parameters };
