@@ -90,9 +90,13 @@ export class MqttDispatcher {
     return result;
   }
 
-  /** Counters of every registered handler that has run. */
-  stats(): MqttHandlerStats[] {
-    return [...this.lanes.values()].map((lane) => lane.stats());
+  /**
+   * Counters of each of `handlers` (zeros for one that has not run yet); without `handlers`,
+   * of every registered handler that has run.
+   */
+  stats(handlers?: readonly RoutedHandler[]): MqttHandlerStats[] {
+    if (!handlers) return [...this.lanes.values()].map((lane) => lane.stats());
+    return handlers.map((h) => this.lane(h).stats());
   }
 
   /** Totals over every handler that ever ran, unregistered ones included. */
