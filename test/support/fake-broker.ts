@@ -213,7 +213,7 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     release(cmd) {
       holding.delete(cmd);
       const c = current();
-      for (let i = 0; i < held.length; ) {
+      for (let i = 0; i < held.length;) {
         if (ANSWERS[held[i].packet.cmd] !== cmd) {
           i++;
           continue;
@@ -245,8 +245,11 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
         () => connections.map((c) => ({ n: c.n, connected: !!c.connect })),
       ),
     waitFor: (what, match, timeout = 5000) =>
-      until(what, () => packets.find(match), timeout, () =>
-        packets.map((p) => `${p.connection}:${p.packet.cmd}`).slice(-20),
+      until(
+        what,
+        () => packets.find(match),
+        timeout,
+        () => packets.map((p) => `${p.connection}:${p.packet.cmd}`).slice(-20),
       ),
     async stop() {
       for (const socket of sockets) socket.destroy();

@@ -107,9 +107,12 @@ describe('publishProblem', () => {
 
   it('MQTT-3.2.2-15: refuses a packet above Maximum Packet Size, naming size and limit', () => {
     const big = { ...publish, qos: 1 as const, payload: Buffer.alloc(100) };
-    const size = generate({ cmd: 'publish', ...big, retain: false, dup: false, messageId: 1 }, {
-      protocolVersion: 5,
-    }).length;
+    const size = generate(
+      { cmd: 'publish', ...big, retain: false, dup: false, messageId: 1 },
+      {
+        protocolVersion: 5,
+      },
+    ).length;
     expect(publishPacketSize(big, 5)).toBe(size);
     expect(publishProblem(limits({ maximumPacketSize: size }), big, 5)).toBeUndefined();
     const text = publishProblem(limits({ maximumPacketSize: size - 1 }), big, 5);
