@@ -13,6 +13,35 @@ export interface WirePacket {
   readonly raw: Buffer;
 }
 
+/** One packet on the wire, either way: from the client (`in`) or from the broker (`out`). */
+export interface TimelineEntry {
+  readonly dir: 'in' | 'out';
+  readonly connection: number;
+  readonly packet: Packet;
+}
+
+/**
+ * The most QoS 1/2 PUBLISHes the client had unacknowledged at once on each connection
+ * (MQTT-3.3.4-7): a PUBLISH counts from its arrival until the broker's PUBACK, PUBCOMP, or
+ * PUBREC with a reason code of 0x80 or more.
+ */
+export function maxInFlight(timeline: readonly TimelineEntry[]): number {
+  let max = 0;
+  const open = new Map<number, Set<number>>();
+  for (const { dir, connection, packet } of timeline) {
+    const ids = open.get(connection) ?? new Set<number>();
+    open.set(connection, ids);
+    if (dir === 'in' && packet.cmd === 'publish' && packet.qos > 0) ids.add(packet.messageId!);
+    const done =
+      packet.cmd === 'puback' ||
+      packet.cmd === 'pubcomp' ||
+      (packet.cmd === 'pubrec' && (packet.reasonCode ?? 0) >= 0x80);
+    if (dir === 'out' && done) ids.delete(packet.messageId!);
+    max = Math.max(max, ids.size);
+  }
+  return max;
+}
+
 /** The DUP flag of a raw PUBLISH (bit 3 of the first byte, MQTT-3.3.1-1). */
 export function dupBit(raw: Buffer): 0 | 1 {
   return ((raw[0] >> 3) & 1) as 0 | 1;

@@ -14,7 +14,7 @@ import {
   type Packet,
 } from 'mqtt-packet';
 
-import { PacketReader, type WirePacket } from './fake-broker-wire';
+import { PacketReader, type TimelineEntry, type WirePacket } from './fake-broker-wire';
 import { until } from './wait';
 
 export * from './fake-broker-wire';
@@ -60,6 +60,8 @@ export interface FakeBroker {
   readonly packets: WirePacket[];
   /** Client packets whose answers are withheld, in arrival order. */
   readonly held: WirePacket[];
+  /** Both directions in order: what the client sent (`in`) and what the broker sent (`out`). */
+  readonly timeline: TimelineEntry[];
   /** The latest connection, open or not. */
   readonly current: FakeConnection | undefined;
   /** The packets of one command (all connections, or connection `n`). */
@@ -68,6 +70,8 @@ export interface FakeBroker {
   setConnack(connack: FakeBrokerOptions['connack']): void;
   /** Withholds the answers to `cmd` from now on. */
   hold(cmd: AnsweredCommand): void;
+  /** Answers what was held of `cmd` (at most `count`, on the current connection); holds on. */
+  answer(cmd: AnsweredCommand, count?: number): void;
   /** Answers `cmd` by itself again, and answers what was held (on the current connection). */
   release(cmd: AnsweredCommand): void;
   /** Sends a packet to the current connection (encoded with its protocol version). */
@@ -99,10 +103,13 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
   const packets: WirePacket[] = [];
   const held: WirePacket[] = [];
   const sockets = new Set<Socket>();
+  const timeline: TimelineEntry[] = [];
 
   const versionOf = (c: FakeConnection | undefined) => c?.connect?.protocolVersion ?? 4;
   const write = (c: FakeConnection, packet: Packet) => {
-    if (!c.socket.destroyed) c.socket.write(generate(packet, { protocolVersion: versionOf(c) }));
+    if (c.socket.destroyed) return;
+    timeline.push({ dir: 'out', connection: c.n, packet });
+    c.socket.write(generate(packet, { protocolVersion: versionOf(c) }));
   };
 
   /** The broker's answer to a client packet, if it has one. */
@@ -139,6 +146,7 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     const wire: WirePacket = { connection: c.n, packet, raw };
     c.packets.push(wire);
     packets.push(wire);
+    timeline.push({ dir: 'in', connection: c.n, packet });
     if (packet.cmd === 'connect') {
       c.connect = packet;
       const chosen =
@@ -188,6 +196,8 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     socket.on('error', () => undefined);
     socket.on('close', () => {
       sockets.delete(socket);
+      // Answers withheld on a lost connection are lost with it.
+      for (let i = held.length - 1; i >= 0; i--) if (held[i].connection === c.n) held.splice(i, 1);
       closedResolve();
     });
   });
@@ -203,6 +213,7 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
     connections,
     packets,
     held,
+    timeline,
     get current() {
       return current();
     },
@@ -210,18 +221,22 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
       packets.filter((p) => p.packet.cmd === cmd && (n === undefined || p.connection === n)),
     setConnack: (connack) => (connackOption = connack),
     hold: (cmd) => holding.add(cmd),
-    release(cmd) {
-      holding.delete(cmd);
+    answer(cmd, count = Infinity) {
       const c = current();
-      for (let i = 0; i < held.length;) {
+      for (let i = 0; i < held.length && count > 0;) {
         if (ANSWERS[held[i].packet.cmd] !== cmd) {
           i++;
           continue;
         }
         const [wire] = held.splice(i, 1);
+        count--;
         const answer = c && answerTo(c, wire.packet);
         if (c && answer) write(c, answer);
       }
+    },
+    release(cmd) {
+      holding.delete(cmd);
+      broker.answer(cmd);
     },
     send(packet) {
       const c = current();

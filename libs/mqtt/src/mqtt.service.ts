@@ -41,7 +41,22 @@ import {
   type RoutedHandler,
 } from './mqtt.router';
 import { encodePayload, previewPayload, type MqttPayload } from './utils/payload.utils';
-import { topicNameProblem } from './utils/topic.utils';
+import { topicFilterProblem, topicNameProblem } from './utils/topic.utils';
+// Issue 8 §1-3 wiring (broker limits, Receive Maximum window, DUP on resends): see
+// docs/protocol.md for the points the connection layer takes over.
+import {
+  DEFAULT_BROKER_LIMITS,
+  brokerLimitsFrom,
+  publishProblem,
+  subscribeProblem,
+  subscribeQosAboveMaximum,
+  subscriptionIdentifierFor,
+  unsubscribeProblem,
+  type BrokerLimits,
+} from './connection/broker-limits';
+import * as connectionMessages from './connection/connection.messages';
+import { markRedeliveries } from './connection/mqtt-client.internals';
+import { OutboundWindow, type WindowPermit } from './connection/outbound-window';
 
 /** Connection refusal reasons of MQTT 3.1.1 (CONNACK return codes 1-5). */
 const V3_REFUSALS: Record<number, string> = {
@@ -144,6 +159,10 @@ export class MqttService
   private readonly canDeferAcks: boolean;
   private replyTopic?: string;
   private replySubscription?: Promise<unknown>;
+  /** What the broker allows, from the CONNACK of the current (or last) connection. */
+  private limits: BrokerLimits = DEFAULT_BROKER_LIMITS;
+  /** QoS 1/2 PUBLISHes in flight, at most the broker's Receive Maximum. */
+  private readonly window = new OutboundWindow();
 
   constructor(
     @Inject(MQTT_CONFIG) private readonly config: MqttConfig,
@@ -162,6 +181,7 @@ export class MqttService
     };
     this.mqttClient = connect(url, clientOptions);
     this.mqttClient.handleMessage = (packet, callback) => this.onPublish(packet, callback);
+    markRedeliveries(this.mqttClient);
     this.watchStreamErrors();
     const raw = this.mqttClient as unknown as Partial<RawClient>;
     this.canDeferAcks =
@@ -283,8 +303,36 @@ export class MqttService
     } catch (error) {
       return Promise.reject(new MqttPublishError((error as Error).message));
     }
+    if (qos === 0) return this.sendPublish(topic, body, qos, options);
+    // QoS 1/2: a slot of the broker's Receive Maximum first; the limits are those of the
+    // connection the slot belongs to.
+    const permit = this.window.tryAcquire();
+    if (permit) return this.sendPublish(topic, body, qos, options, permit);
+    return this.window
+      .acquire()
+      .then((granted) => this.sendPublish(topic, body, qos, options, granted));
+  }
+
+  /** Checks the PUBLISH against the broker's limits, and sends it. */
+  private sendPublish(
+    topic: string,
+    body: Buffer | string,
+    qos: MqttQos,
+    options: MqttPublishOptions,
+    permit?: WindowPermit,
+  ): Promise<void> {
+    const problem = publishProblem(
+      this.limits,
+      { topic, payload: body, qos, retain: options.retain, properties: options.properties },
+      this.config.protocolVersion,
+    );
+    if (problem) {
+      permit?.release();
+      return Promise.reject(new MqttPublishError(problem));
+    }
     return new Promise<void>((resolve, reject) => {
       this.mqttClient.publish(topic, body, publishOptions(qos, options), (error) => {
+        permit?.release();
         if (error) {
           reject(
             new MqttPublishError(messages.PUBLISH_FAILED(topic, error.message), { cause: error }),
@@ -352,7 +400,16 @@ export class MqttService
    * same handlers stay.
    */
   unsubscribe(filter: string): Promise<void> {
-    return this.sendUnsubscribe(this.router.removeFilter(filter));
+    const orphaned = this.router.removeFilter(filter);
+    if (orphaned.length > 0) return this.sendUnsubscribe(orphaned);
+    // Not subscribed by this process: maybe by an earlier one, in a persistent session.
+    const problem = topicFilterProblem(filter);
+    if (problem) {
+      return Promise.reject(
+        new MqttSubscribeError(messages.INVALID_FILTER('unsubscribe()', filter, problem)),
+      );
+    }
+    return this.sendUnsubscribe([filter]);
   }
 
   /**
@@ -609,6 +666,8 @@ export class MqttService
       for (const filter of orphaned) this.offlineUnsubscribes.add(filter);
       return;
     }
+    const problem = unsubscribeProblem(this.limits, orphaned, this.config.protocolVersion);
+    if (problem) throw new MqttSubscribeError(problem);
     await this.mqttClient.unsubscribeAsync(orphaned);
   }
 
@@ -616,8 +675,19 @@ export class MqttService
    * Sends SUBSCRIBE for `subs` and reports each SUBACK code: granted, downgraded or refused.
    * `strict` (runtime subscribe) turns a refusal or failure into a rejection.
    */
-  private async sendSubscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
+  private async sendSubscribe(
+    subs: MqttBrokerSubscription[],
+    strict: boolean,
+    failOnLimits = strict,
+  ): Promise<void> {
     if (subs.length === 0) return;
+    // What the broker's limits forbid is never sent: an error for the caller (or the bootstrap).
+    const refused = this.limitProblems(subs);
+    if (refused.length > 0) {
+      for (const text of refused) this.log('error', text);
+      if (failOnLimits) throw new MqttSubscribeError(refused.join('; '));
+      return;
+    }
     // MQTT 5 carries one subscription identifier per SUBSCRIBE packet, so one packet each: the
     // identifier tells which subscription each copy of a message came through.
     const batches =
@@ -627,7 +697,7 @@ export class MqttService
             send: () =>
               this.mqttClient.subscribeAsync(
                 { [s.filter]: { qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh } },
-                { properties: { subscriptionIdentifier: s.id } },
+                this.subscribeProperties(s),
               ),
           }))
         : [
@@ -676,6 +746,16 @@ export class MqttService
             );
             this.log('error', text);
             problems.push(text);
+          } else if (code < sub.qos && subscribeQosAboveMaximum(this.limits, sub.qos)) {
+            this.log(
+              'warn',
+              connectionMessages.SUBSCRIBE_QOS_ABOVE_MAXIMUM(
+                sub.filter,
+                sub.qos,
+                code,
+                this.limits.maximumQos,
+              ),
+            );
           } else if (code < sub.qos) {
             this.log('warn', messages.SUBSCRIBE_DOWNGRADED(sub.filter, sub.qos, code));
           }
@@ -683,6 +763,28 @@ export class MqttService
       }),
     );
     if (strict && problems.length > 0) throw new MqttSubscribeError(problems.join('; '));
+  }
+
+  /** The texts of what the broker's limits forbid in these subscriptions. */
+  private limitProblems(subs: MqttBrokerSubscription[]): string[] {
+    const problems: string[] = [];
+    for (const s of subs) {
+      const id = subscriptionIdentifierFor(this.limits, s.id);
+      const problem = subscribeProblem(
+        this.limits,
+        [{ topic: s.filter, qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh }],
+        this.config.protocolVersion,
+        this.config.protocolVersion === 5 ? id : undefined,
+      );
+      if (problem) problems.push(problem);
+    }
+    return problems;
+  }
+
+  /** MQTT 5: the subscription identifier, unless the broker does not support them. */
+  private subscribeProperties(s: MqttBrokerSubscription) {
+    const id = subscriptionIdentifierFor(this.limits, s.id);
+    return id === undefined ? {} : { properties: { subscriptionIdentifier: id } };
   }
 
   /** Starts connecting and resolves after CONNACK and the first SUBACKs, or rejects. */
@@ -793,6 +895,10 @@ export class MqttService
     client.on('connect', (connack) => {
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);
+      // Every (re)connect: the limits of this CONNACK, and a Receive Maximum window of its size.
+      this.limits = brokerLimitsFrom(connack);
+      this.window.open(this.limits.receiveMaximum);
+      const first = !this.everConnected;
       this.everConnected = true;
       this.reconnectAttempts = 0;
       this.log('log', messages.CONNECTED(this.url, connack.sessionPresent));
@@ -806,11 +912,13 @@ export class MqttService
       const unsubscribes = connack.sessionPresent ? [...this.offlineUnsubscribes] : [];
       this.offlineUnsubscribes.clear();
       this.initialSubscribe = Promise.all([
-        this.sendSubscribe(subs, false),
+        // A limit the subscriptions break fails the bootstrap; later, it is logged.
+        this.sendSubscribe(subs, false, first && !this.config.connectInBackground),
         unsubscribes.length > 0
           ? client.unsubscribeAsync(unsubscribes).then(noop, noop)
           : undefined,
       ]).then(noop);
+      this.initialSubscribe.catch(noop); // awaited by the bootstrap; later connects log instead
     });
     client.on('reconnect', () => {
       this.reconnectAttempts++;
@@ -825,6 +933,7 @@ export class MqttService
     client.on('close', () => {
       // Unsent PUBACKs belong to the old connection; the broker redelivers those messages.
       this.pendingAcks = [];
+      this.window.suspend();
       // MQTT.js only reports 'offline' when it will reconnect; report the loss in every case.
       if (!this.closing && this.config.reconnectPeriod === 0 && this.state === 'connected') {
         this.goneOffline();
@@ -868,6 +977,7 @@ export class MqttService
    * the socket closes a tick after a forced end, and keep the process alive).
    */
   private async end(): Promise<void> {
+    this.window.close(new MqttPublishError(messages.CLIENT_CLOSED()));
     clearInterval(this.keepaliveHold);
     this.keepaliveHold = undefined;
     const client = this.mqttClient;
