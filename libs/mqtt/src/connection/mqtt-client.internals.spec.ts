@@ -10,13 +10,14 @@ import {
   startFakeBroker,
   type FakeBroker,
 } from '../../../../test/support/fake-broker';
-import { until } from '../../../../test/support/wait';
+import { delay, until } from '../../../../test/support/wait';
 import {
-  MqttClientInternalsError,
-  assertMqttClientInternals,
-  forgetIncomingQos2,
   markRedeliveries,
-  sendAck,
+  missingMqttClientInternals,
+  rearmReconnect,
+  releaseIncomingQos2,
+  sendDeferredAck,
+  stopReconnecting,
   watchStreams,
 } from './mqtt-client.internals';
 
@@ -35,7 +36,10 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
     await broker.stop();
   });
 
-  function client(patch: boolean, options: { manualConnect?: boolean } = {}): MqttClient {
+  function client(
+    patch: boolean,
+    options: { manualConnect?: boolean; reconnectPeriod?: number } = {},
+  ): MqttClient {
     const c = connect(`mqtt://127.0.0.1:${broker.port}`, {
       clientId: 'internals',
       clean: false,
@@ -51,15 +55,14 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
 
   it('has every private member the module uses', () => {
     const c = client(false, { manualConnect: true });
-    expect(() => assertMqttClientInternals(c)).not.toThrow();
+    expect(missingMqttClientInternals(c)).toEqual([]);
     const doctored = Object.create(c as object) as Record<string, unknown>;
     doctored._writePacket = undefined;
-    expect(() => assertMqttClientInternals(doctored as unknown as MqttClient)).toThrow(
-      MqttClientInternalsError,
-    );
-    expect(() => assertMqttClientInternals(doctored as unknown as MqttClient)).toThrow(
-      /lacks _writePacket/,
-    );
+    doctored.incomingStore = {};
+    expect(missingMqttClientInternals(doctored as unknown as MqttClient)).toEqual([
+      '_writePacket',
+      'incomingStore.del',
+    ]);
   });
 
   it('MQTT.js alone still resends with DUP=0 (drop markRedeliveries once this fails)', async () => {
@@ -114,7 +117,7 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
     expect(broker.sent('publish', 2)).toHaveLength(0);
   });
 
-  it('sendAck writes the PUBACK / PUBCOMP that handleMessage withheld', async () => {
+  it('sendDeferredAck writes the PUBACK that handleMessage withheld', async () => {
     const c = client(true);
     const deferred: IPublishPacket[] = [];
     c.handleMessage = (packet, callback) => {
@@ -125,12 +128,12 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
     broker.publish({ topic: 't', payload: Buffer.from('a'), qos: 1, messageId: 7 });
     await until('the message', () => deferred.length === 1);
     expect(broker.sent('puback')).toHaveLength(0);
-    sendAck(c, 1, 7);
+    sendDeferredAck(c, deferred[0]);
     const ack = await broker.waitFor('the PUBACK', (p) => p.packet.cmd === 'puback');
     expect(ack.packet.messageId).toBe(7);
   });
 
-  it('forgetIncomingQos2 removes the message from the incoming store', async () => {
+  it('releaseIncomingQos2 removes the message from the incoming store', async () => {
     const c = client(false, { manualConnect: true });
     const packet: IPublishPacket = {
       cmd: 'publish',
@@ -142,7 +145,7 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
       messageId: 9,
     };
     await new Promise((resolve) => c.incomingStore.put(packet, resolve));
-    forgetIncomingQos2(c, packet);
+    releaseIncomingQos2(c, packet);
     const found = await new Promise((resolve) =>
       c.incomingStore.get(packet, (error) => resolve(!error)),
     );
@@ -157,5 +160,23 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
     await connected(c);
     await broker.drop();
     await until('the second socket', () => streams.length === 2 && c.connected);
+  });
+
+  it('rearmReconnect changes the delay of the reconnect already armed', async () => {
+    const c = client(false, { reconnectPeriod: 60_000 });
+    await connected(c);
+    await broker.drop();
+    await until('offline', () => !c.connected);
+    rearmReconnect(c, 20);
+    await broker.connection(2, 2000);
+  });
+
+  it('stopReconnecting leaves MQTT.js no reconnect armed', async () => {
+    const c = client(false);
+    await connected(c);
+    stopReconnecting(c);
+    await broker.drop();
+    await delay(300); // six reconnect periods of 50 ms: none may happen
+    expect(broker.connections).toHaveLength(1);
   });
 });
