@@ -6,8 +6,6 @@ import {
   publishProblem,
   subscribePacketSize,
   subscribeProblem,
-  subscribeQosAboveMaximum,
-  subscriptionIdentifierFor,
   unsubscribeProblem,
   type BrokerLimits,
 } from './broker-limits';
@@ -187,17 +185,8 @@ describe('subscribeProblem', () => {
     expect(unsubscribeProblem(DEFAULT_BROKER_LIMITS, ['x'.repeat(1000)], 5)).toBeUndefined();
   });
 
-  it('a QoS above Maximum QoS is no error, only flagged for a warning', () => {
+  it('a QoS above Maximum QoS is no error (the broker grants less)', () => {
     const l = limits({ maximumQoS: 0 });
     expect(subscribeProblem(l, [{ topic: 'a', qos: 2 }], 5)).toBeUndefined();
-    expect(subscribeQosAboveMaximum(l, 2)).toBe(true);
-    expect(subscribeQosAboveMaximum(l, 0)).toBe(false);
-  });
-
-  it('drops the Subscription Identifier where the broker does not support them', () => {
-    expect(subscriptionIdentifierFor(DEFAULT_BROKER_LIMITS, 3)).toBe(3);
-    expect(subscriptionIdentifierFor(limits({ subscriptionIdentifiersAvailable: false }), 3)).toBe(
-      undefined,
-    );
   });
 });

@@ -138,7 +138,7 @@ export function publishProblem(
 /**
  * Why `limits` forbid this SUBSCRIBE, as an error text; undefined when it may go. Checks
  * Wildcard and Shared Subscription Available and Maximum Packet Size. A QoS above Maximum QoS is
- * allowed (the broker grants less): see {@link subscribeQosAboveMaximum}.
+ * allowed: the broker grants less, and the SUBACK's granted QoS is reported as a warning.
  */
 export function subscribeProblem(
   limits: BrokerLimits,
@@ -181,19 +181,6 @@ export function unsubscribeProblem(
     { protocolVersion },
   ).length;
   return size > maximum ? messages.UNSUBSCRIBE_TOO_LARGE(filters, size, maximum) : undefined;
-}
-
-/** Whether a subscription asks for more than the broker's Maximum QoS (it will grant less). */
-export function subscribeQosAboveMaximum(limits: BrokerLimits, qos: number): boolean {
-  return qos > limits.maximumQos;
-}
-
-/** The Subscription Identifier to send, or undefined where the broker does not support them. */
-export function subscriptionIdentifierFor(
-  limits: BrokerLimits,
-  id: number | undefined,
-): number | undefined {
-  return limits.subscriptionIdentifiersAvailable ? id : undefined;
 }
 
 /** The exact size in bytes of the PUBLISH packet (fixed header included), as mqtt-packet writes it. */

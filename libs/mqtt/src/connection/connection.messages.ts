@@ -39,15 +39,6 @@ export const WILDCARD_UNAVAILABLE = (filter: string) =>
 export const SHARED_UNAVAILABLE = (filter: string) =>
   `Cannot subscribe to ${quote(filter)}: the broker does not support shared subscriptions (Shared Subscription Available is 0 in its CONNACK), so the group would receive nothing. Unset MQTT_SHARED_GROUP (or the handler's share option, with share: false), or use a broker that supports shared subscriptions.`;
 
-/** MQTT-3.2.2-11 on the subscribing side: a warning, the broker grants a lower QoS. */
-export const SUBSCRIBE_QOS_ABOVE_MAXIMUM = (
-  filter: string,
-  asked: number,
-  granted: number,
-  maximum: number,
-) =>
-  `The broker accepts at most QoS ${maximum} (Maximum QoS in its CONNACK): ${quote(filter)} was granted QoS ${granted} instead of the QoS ${asked} asked for. Ask for QoS ${maximum} or lower to silence this warning.`;
-
 /** The client closed while a publish waited for a slot in the broker's Receive Maximum window. */
 export const WINDOW_CLOSED = () =>
   "The MQTT client closed while the publish waited for a free slot in the broker's Receive Maximum window; the message was not sent.";

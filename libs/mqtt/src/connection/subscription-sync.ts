@@ -3,13 +3,7 @@ import { MqttSubscribeError } from '../errors/mqtt-subscribe.error';
 import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttBrokerSubscription, MqttRouter } from '../routing/mqtt.router';
-import {
-  subscribeProblem,
-  subscribeQosAboveMaximum,
-  unsubscribeProblem,
-  type BrokerLimits,
-} from './broker-limits';
-import * as connectionMessages from './connection.messages';
+import { subscribeProblem, unsubscribeProblem, type BrokerLimits } from './broker-limits';
 
 /**
  * Keeps the broker's subscriptions in step with the router's: sends SUBSCRIBE and reports each
@@ -152,13 +146,8 @@ export class SubscriptionSync {
       const text = messages.SUBSCRIBE_REFUSED(sub.filter, code);
       this.bus.log('error', text);
       problems.push(text);
-    } else if (code < sub.qos && subscribeQosAboveMaximum(this.limits(), sub.qos)) {
-      const maximum = this.limits().maximumQos;
-      this.bus.log(
-        'warn',
-        connectionMessages.SUBSCRIBE_QOS_ABOVE_MAXIMUM(sub.filter, sub.qos, code, maximum),
-      );
     } else if (code < sub.qos) {
+      // Also where the QoS asked exceeds the broker's Maximum QoS: a warning, not an error.
       this.bus.log('warn', messages.SUBSCRIBE_DOWNGRADED(sub.filter, sub.qos, code));
     }
   }
