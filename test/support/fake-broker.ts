@@ -244,7 +244,7 @@ export async function startFakeBroker(options: FakeBrokerOptions = {}): Promise<
       write(c, packet);
     },
     publish(packet) {
-      broker.send({ cmd: 'publish', dup: false, retain: false, ...packet } as IPublishPacket);
+      broker.send({ cmd: 'publish', dup: false, retain: false, ...packet });
     },
     async drop() {
       const c = current();

@@ -56,7 +56,7 @@ describe('MQTT.js internals used by nestjs-mqtt', () => {
   it('has every private member the module uses', () => {
     const c = client(false, { manualConnect: true });
     expect(missingMqttClientInternals(c)).toEqual([]);
-    const doctored = Object.create(c as object) as Record<string, unknown>;
+    const doctored = Object.create(c) as Record<string, unknown>;
     doctored._writePacket = undefined;
     doctored.incomingStore = {};
     expect(missingMqttClientInternals(doctored as unknown as MqttClient)).toEqual([

@@ -10,7 +10,7 @@ import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
  */
 interface Internals {
   /** The one place every packet goes to the socket (`client.js`, `_writePacket(packet, cb)`). */
-  _writePacket(packet: Packet, cb?: (error?: Error) => void): void;
+  _writePacket: (this: unknown, packet: Packet, cb?: (error?: Error) => void) => void;
   _sendPacket(packet: Record<string, unknown>, cb: () => void): void;
   _releaseIncomingQoS2Publish?(messageId: number): void;
   incomingStore: { del(packet: IPublishPacket, cb: () => void): unknown };
