@@ -4,10 +4,10 @@
  * messages go out in the order the messages arrived.
  */
 import { Injectable } from '@nestjs/common';
-import { Payload, Subscribe } from 'nestjs-mqtt';
+import { MqttPublishError, Payload, Subscribe } from 'nestjs-mqtt';
 import type { IPublishPacket } from 'mqtt-packet';
 
-import { closeApp, delay, until, type MqttTestApp } from '../support';
+import { closeApp, delay, rejectionOf, until, type MqttTestApp } from '../support';
 import { maxInFlight, startFakeBroker, type FakeBroker } from '../support/fake-broker';
 import { startProtocolApp } from './protocol-app';
 
@@ -148,6 +148,42 @@ describe('protocol: in-flight windows and acknowledgement order', () => {
     await Promise.all([...first, ...second]);
     expect(payloads(2)).toEqual(['a0', 'a1', 'a2', 'b0', 'b1']);
     expect(maxInFlight(broker.timeline.filter((t) => t.connection === 2))).toBe(1);
+  });
+
+  it('MQTT_PUBLISH_TIMEOUT ends the wait for a slot: that publish rejects and is never sent', async () => {
+    broker = await startFakeBroker({ connack: { properties: { receiveMaximum: 1 } } });
+    started = await startProtocolApp(broker, { MQTT_PUBLISH_TIMEOUT: 0.3 });
+    const { mqtt } = started;
+    broker.hold('publish');
+    const inFlight = rejectionOf(mqtt.publish('inflight/timeout', 'a', { qos: 1 }));
+    const waiting = rejectionOf(mqtt.publish('inflight/timeout', 'b', { qos: 1 }));
+    expect((await inFlight).message).toContain('stays queued and may still be delivered');
+    const error = await waiting;
+    expect(error).toBeInstanceOf(MqttPublishError);
+    expect(error.message).toContain('waited for one of the 1 in-flight slots');
+    expect(error.message).toContain('it was not sent');
+    broker.release('publish');
+    await broker.waitFor('the PUBACK', () =>
+      broker.timeline.some((t) => t.packet.cmd === 'puback'),
+    );
+    await delay(QUIET_MS);
+    expect(payloads()).toEqual(['a']);
+  });
+
+  it('app.close() rejects the publishes still waiting for a slot', async () => {
+    broker = await startFakeBroker({ connack: { properties: { receiveMaximum: 1 } } });
+    started = await startProtocolApp(broker);
+    const { app, mqtt } = started;
+    broker.hold('publish');
+    mqtt.publish('inflight/close', 'a', { qos: 1 }).catch(() => undefined);
+    const waiting = rejectionOf(mqtt.publish('inflight/close', 'b', { qos: 1 }));
+    await broker.waitFor('the first PUBLISH', () => publishes().length === 1);
+    await closeApp(app);
+    started = undefined;
+    const error = await waiting;
+    expect(error).toBeInstanceOf(MqttPublishError);
+    expect(error.message).toContain('client is closed');
+    expect(payloads()).toEqual(['a']);
   });
 
   it('MQTT-4.6.0-2: PUBACKs go out in arrival order even when later handlers finish first', async () => {

@@ -43,6 +43,10 @@ export const SHARED_UNAVAILABLE = (filter: string) =>
 export const WINDOW_CLOSED = () =>
   "The MQTT client closed while the publish waited for a free slot in the broker's Receive Maximum window; the message was not sent.";
 
+/** MQTT_PUBLISH_TIMEOUT ran out while the publish waited for a slot of the window. */
+export const PUBLISH_WINDOW_TIMEOUT = (topic: string, seconds: number, limit: number) =>
+  `Publishing to ${quote(topic)} timed out after ${seconds} s (MQTT_PUBLISH_TIMEOUT) while it waited for one of the ${limit} in-flight slots the broker allows (Receive Maximum in its CONNACK); it was not sent. Check that the broker acknowledges publishes, or raise MQTT_PUBLISH_TIMEOUT.`;
+
 /** A publish stopped waiting for a slot in the window (its signal aborted, e.g. a timeout). */
 export const WINDOW_WAIT_ABORTED = (limit: number) =>
   `The publish was abandoned while it waited for one of the ${limit} in-flight slots the broker allows (Receive Maximum in its CONNACK); the message was not sent.`;

@@ -12,6 +12,7 @@ import {
   publishProblem,
   type BrokerLimits,
 } from './broker-limits';
+import * as connectionMessages from './connection.messages';
 import { OutboundWindow, type WindowPermit } from './outbound-window';
 
 /**
@@ -82,14 +83,23 @@ export class MqttOutbound {
     // QoS 1/2 take a slot of the broker's Receive Maximum first (a timeout stops the wait); the
     // limits checked are those of the connection the slot belongs to.
     const permit = qos === 0 ? undefined : this.window.tryAcquire();
-    const sent =
-      qos === 0 || permit
-        ? this.write(topic, body, qos, options, permit)
-        : this.window
-            .acquire(abort?.signal)
-            .then((granted) => this.write(topic, body, qos, options, granted));
+    let waiting = qos !== 0 && !permit;
+    const sent = !waiting
+      ? this.write(topic, body, qos, options, permit)
+      : this.window.acquire(abort?.signal).then((granted) => {
+          waiting = false;
+          return this.write(topic, body, qos, options, granted);
+        });
     const done = offline ? sent.finally(() => this.offlinePending--) : sent;
-    return abort ? withTimeout(done, timeoutMs, topic, abort) : done;
+    if (!abort) return done;
+    return withTimeout(done, timeoutMs, abort, () => {
+      const seconds = timeoutMs / 1000;
+      return new MqttPublishError(
+        waiting
+          ? connectionMessages.PUBLISH_WINDOW_TIMEOUT(topic, seconds, this.window.limit)
+          : messages.PUBLISH_TIMEOUT(topic, seconds),
+      );
+    });
   }
 
   /** Checks the PUBLISH against the broker's limits, and hands it to MQTT.js. */
@@ -152,16 +162,17 @@ function publishOptions(qos: MqttQos, options: MqttPublishOptions): IClientPubli
   return opts;
 }
 
+/** Rejects with `timedOut()` after `ms`, and aborts what still waits (a slot of the window). */
 function withTimeout(
   sent: Promise<void>,
   ms: number,
-  topic: string,
   abort: AbortController,
+  timedOut: () => Error,
 ): Promise<void> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_resolve, reject) => {
     timer = setTimeout(() => {
-      const error = new MqttPublishError(messages.PUBLISH_TIMEOUT(topic, ms / 1000));
+      const error = timedOut();
       abort.abort(error);
       reject(error);
     }, ms);
