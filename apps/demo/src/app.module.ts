@@ -2,6 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';
 import { MqttModule } from 'nestjs-mqtt';
 import { ConnectionListener } from './connection.listener';
+import { DashboardModule } from './dashboard/dashboard.module';
 import { EmbeddedBroker } from './embedded-broker';
 import { TelemetryModule } from './telemetry/telemetry.module';
 
@@ -10,7 +11,12 @@ import { TelemetryModule } from './telemetry/telemetry.module';
  * with no arguments takes its `MQTT_*` keys from there.
  */
 @Module({
-  imports: [ConfigModule.forRoot({ isGlobal: true }), MqttModule.forRootAsync(), TelemetryModule],
+  imports: [
+    ConfigModule.forRoot({ isGlobal: true }),
+    MqttModule.forRootAsync(),
+    TelemetryModule,
+    DashboardModule,
+  ],
   providers: [ConnectionListener],
 })
 export class AppModule {

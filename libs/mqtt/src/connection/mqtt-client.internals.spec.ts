@@ -1,17 +1,14 @@
-/**
- * The contract between the module and the private parts of MQTT.js it uses. When an MQTT.js
- * upgrade breaks one of these tests, mqtt-client.internals.ts must change with it.
- */
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
-import type { Duplex } from 'node:stream';
+import * as mqttPacket from 'mqtt-packet';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
   dupBit,
   flagBits,
   startFakeBroker,
   type FakeBroker,
 } from '../../../../test/support/fake-broker';
-import { delay, until } from '../../../../test/support/wait';
 import {
+  MQTT_JS_TESTED_RANGE,
   markRedeliveries,
   missingMqttClientInternals,
   rearmReconnect,
@@ -21,162 +18,258 @@ import {
   watchStreams,
 } from './mqtt-client.internals';
 
-describe('MQTT.js internals used by nestjs-mqtt', () => {
-  let broker: FakeBroker;
-  const clients: MqttClient[] = [];
+/**
+ * The contract with MQTT.js's private members (mqtt-client.internals.ts). If this fails after an
+ * MQTT.js upgrade, acknowledgements, backoff or error reports would silently break: fix
+ * mqtt-client.internals.ts first (the module refuses to start with a client it does not know).
+ */
+
+/** A raw MQTT 3.1.1 server: answers CONNECT, records what the client sends, sends what it is told. */
+class RawBroker {
+  readonly received: mqttPacket.Packet[] = [];
+  readonly sockets: Socket[] = [];
+  private server!: Server;
+  port = 0;
+
+  async start(): Promise<void> {
+    this.server = createServer((socket) => {
+      this.sockets.push(socket);
+      const parser = mqttPacket.parser({ protocolVersion: 4 });
+      parser.on('packet', (packet) => {
+        this.received.push(packet);
+        if (packet.cmd === 'connect')
+          this.send(socket, { cmd: 'connack', returnCode: 0, sessionPresent: false });
+      });
+      socket.on('data', (chunk) => parser.parse(chunk));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+  }
+
+  send(socket: Socket, packet: Record<string, unknown>): void {
+    socket.write(
+      mqttPacket.generate(packet as unknown as mqttPacket.Packet, { protocolVersion: 4 }),
+    );
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+}
+
+function until(check: () => boolean, what: string, ms = 2000): Promise<void> {
+  const started = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (check()) resolve();
+      else if (Date.now() - started > ms) reject(new Error(`timed out waiting for ${what}`));
+      else setTimeout(tick, 5);
+    };
+    tick();
+  });
+}
+
+describe(`MQTT.js internals (tested range ${MQTT_JS_TESTED_RANGE})`, () => {
+  let broker: RawBroker;
+  let client: MqttClient | undefined;
 
   beforeEach(async () => {
-    broker = await startFakeBroker({ connack: { sessionPresent: true } });
+    broker = new RawBroker();
+    await broker.start();
   });
   afterEach(async () => {
-    // A client that never opened a socket has nothing to end (MQTT.js would throw).
-    await Promise.all(
-      clients.splice(0).map((c) => (c.stream ? c.endAsync(true) : Promise.resolve())),
-    );
+    if (client) {
+      stopReconnecting(client);
+      if (client.stream) await client.endAsync(true);
+    }
+    client = undefined;
     await broker.stop();
   });
 
-  function client(
-    patch: boolean,
-    options: { manualConnect?: boolean; reconnectPeriod?: number } = {},
-  ): MqttClient {
-    const c = connect(`mqtt://127.0.0.1:${broker.port}`, {
-      clientId: 'internals',
-      clean: false,
-      reconnectPeriod: 50,
-      ...options,
+  function open(): MqttClient {
+    client = connect(`mqtt://127.0.0.1:${broker.port}`, {
+      manualConnect: true,
+      reconnectPeriod: 1000,
+      resubscribe: false,
     });
-    c.on('error', () => undefined);
-    if (patch) markRedeliveries(c);
-    clients.push(c);
-    return c;
+    return client;
   }
-  const connected = (c: MqttClient) => until('connected', () => c.connected);
 
-  it('has every private member the module uses', () => {
-    const c = client(false, { manualConnect: true });
-    expect(missingMqttClientInternals(c)).toEqual([]);
-    const doctored = Object.create(c) as Record<string, unknown>;
-    doctored._writePacket = undefined;
-    doctored.incomingStore = {};
-    expect(missingMqttClientInternals(doctored as unknown as MqttClient)).toEqual([
+  it('the installed MQTT.js has every private member the module uses', () => {
+    expect(missingMqttClientInternals(open())).toEqual([]);
+  });
+
+  it('names what is missing from a client that lacks them', () => {
+    const fake = { incomingStore: {}, streamBuilder: () => undefined } as unknown as MqttClient;
+    expect(missingMqttClientInternals(fake)).toEqual([
       '_writePacket',
+      '_sendPacket',
+      '_releaseIncomingQoS2Publish',
+      '_clearReconnect',
+      '_setupReconnect',
       'incomingStore.del',
     ]);
   });
 
-  it('MQTT.js alone still resends with DUP=0 (drop markRedeliveries once this fails)', async () => {
-    const c = client(false);
-    await connected(c);
-    broker.hold('publish');
-    c.publish('t', 'x', { qos: 1 });
-    await broker.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
-    await broker.drop();
-    await broker.waitFor('the resend', (p) => p.packet.cmd === 'publish' && p.connection === 2);
-    expect(broker.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0]);
+  it('an error from handleMessage withholds the PUBACK; sendDeferredAck sends it later, with its id', async () => {
+    const c = open();
+    const held: IPublishPacket[] = [];
+    c.handleMessage = (packet, done) => {
+      held.push(packet);
+      done(new Error('deferred'));
+    };
+    watchStreams(c, () => undefined);
+    c.connect();
+    await until(() => c.connected, 'CONNACK');
+    broker.send(broker.sockets[0], {
+      cmd: 'publish',
+      topic: 't',
+      payload: 'x',
+      qos: 1,
+      messageId: 42,
+    });
+    await until(() => held.length === 1, 'the PUBLISH');
+    await new Promise((r) => setTimeout(r, 50));
+    expect(broker.received.filter((p) => p.cmd === 'puback')).toEqual([]);
+    sendDeferredAck(c, held[0]);
+    await until(() => broker.received.some((p) => p.cmd === 'puback'), 'the PUBACK');
+    expect(broker.received.find((p) => p.cmd === 'puback')).toMatchObject({ messageId: 42 });
   });
 
-  it('MQTT-3.3.1-1: with markRedeliveries, the resend after a reconnect goes through _writePacket with DUP=1', async () => {
-    const c = client(true);
-    await connected(c);
-    broker.hold('publish');
+  it('QoS 2: handleMessage runs at PUBREL; the deferred PUBCOMP goes out once released', async () => {
+    const c = open();
+    const held: IPublishPacket[] = [];
+    c.handleMessage = (packet, done) => {
+      held.push(packet);
+      done(new Error('deferred'));
+    };
+    c.connect();
+    await until(() => c.connected, 'CONNACK');
+    const socket = broker.sockets[0];
+    broker.send(socket, { cmd: 'publish', topic: 't', payload: 'x', qos: 2, messageId: 7 });
+    await until(() => broker.received.some((p) => p.cmd === 'pubrec'), 'the PUBREC');
+    broker.send(socket, { cmd: 'pubrel', messageId: 7 });
+    await until(() => held.length === 1, 'the handover at PUBREL');
+    expect(broker.received.some((p) => p.cmd === 'pubcomp')).toBe(false);
+    releaseIncomingQos2(c, held[0]);
+    sendDeferredAck(c, held[0]);
+    await until(() => broker.received.some((p) => p.cmd === 'pubcomp'), 'the PUBCOMP');
+    expect(broker.received.find((p) => p.cmd === 'pubcomp')).toMatchObject({ messageId: 7 });
+  });
+
+  it('watchStreams sees each socket MQTT.js opens', async () => {
+    const c = open();
+    let streams = 0;
+    watchStreams(c, () => streams++);
+    c.connect();
+    await until(() => c.connected, 'CONNACK');
+    expect(streams).toBe(1);
+  });
+
+  it('rearmReconnect sets the delay of the next attempt; stopReconnecting ends them', async () => {
+    const c = open();
+    c.connect();
+    await until(() => c.connected, 'CONNACK');
+    const attempts: number[] = [];
+    c.on('reconnect', () => attempts.push(Date.now()));
+    const lost = Date.now();
+    broker.sockets[0].destroy();
+    await until(() => !c.connected, 'the loss');
+    rearmReconnect(c, 50);
+    await until(() => attempts.length >= 1, 'an attempt after 50 ms', 900);
+    expect(attempts[0] - lost).toBeLessThan(900); // not the 1000 ms it was built with
+    stopReconnecting(c);
+    const count = attempts.length;
+    await new Promise((r) => setTimeout(r, 200));
+    expect(c.reconnecting).toBe(false);
+    expect(attempts.length).toBe(count);
+  });
+});
+
+/**
+ * markRedeliveries relies on MQTT.js writing every packet through `_writePacket` (resends from
+ * its outgoing store after a reconnect included) and on the `packetreceive` event for acks.
+ * Against the fake broker of the e2e suites: it holds acknowledgements and records raw bytes.
+ */
+describe('markRedeliveries (MQTT-3.3.1-1)', () => {
+  let fake: FakeBroker;
+  const clients: MqttClient[] = [];
+
+  beforeEach(async () => {
+    fake = await startFakeBroker({ connack: { sessionPresent: true } });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) {
+      stopReconnecting(c);
+      if (c.stream) await c.endAsync(true);
+    }
+    await fake.stop();
+  });
+
+  async function connected(patch: boolean): Promise<MqttClient> {
+    const c = connect(`mqtt://127.0.0.1:${fake.port}`, {
+      clientId: 'internals',
+      clean: false,
+      reconnectPeriod: 50,
+    });
+    c.on('error', () => undefined);
+    if (patch) markRedeliveries(c);
+    clients.push(c);
+    await until(() => c.connected, 'CONNACK');
+    return c;
+  }
+  const isResend = (p: { packet: { cmd: string }; connection: number }) =>
+    p.packet.cmd === 'publish' && p.connection === 2;
+
+  it('MQTT.js alone still resends with DUP=0 (drop markRedeliveries once this fails)', async () => {
+    const c = await connected(false);
+    fake.hold('publish');
     c.publish('t', 'x', { qos: 1 });
-    await broker.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
-    await broker.drop();
-    broker.release('publish');
-    await broker.waitFor('the resend', (p) => p.packet.cmd === 'publish' && p.connection === 2);
-    const sent = broker.sent('publish');
-    expect(sent.map((p) => dupBit(p.raw))).toEqual([0, 1]);
-    expect(sent[0].packet.messageId).toBe(sent[1].packet.messageId);
+    await fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
+    await fake.drop();
+    await fake.waitFor('the resend', isResend);
+    expect(fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0]);
+  });
+
+  it('the resend after a reconnect goes through _writePacket and gets DUP=1, same packet id', async () => {
+    const c = await connected(true);
+    fake.hold('publish');
+    const done = c.publishAsync('t', 'x', { qos: 1 });
+    await fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
+    await fake.drop();
+    fake.release('publish');
+    await done;
+    const sent = fake.sent('publish');
+    expect(sent.map((p) => [p.connection, dupBit(p.raw)])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+    expect(sent[1].packet.messageId).toBe(sent[0].packet.messageId);
   });
 
   it('a message published while offline goes out first with DUP=0', async () => {
-    const c = client(true);
-    await connected(c);
-    await broker.drop();
-    await until('offline', () => !c.connected);
-    const acked = c.publishAsync('t', 'offline', { qos: 1 });
-    await acked;
-    const sent = broker.sent('publish');
-    expect(sent).toHaveLength(1);
-    expect(dupBit(sent[0].raw)).toBe(0);
+    const c = await connected(true);
+    await fake.drop();
+    await until(() => !c.connected, 'the loss');
+    await c.publishAsync('t', 'offline', { qos: 1 });
+    expect(fake.sent('publish').map((p) => [p.connection, dupBit(p.raw)])).toEqual([[2, 0]]);
   });
 
-  it('MQTT-4.4.0-1 / MQTT-3.6.1-1: a PUBREL is resent after a reconnect, flags 0b0010', async () => {
-    const c = client(true);
-    await connected(c);
-    broker.hold('pubrel');
+  it('MQTT-4.4.0-1 / MQTT-3.6.1-1: PUBREL is resent after a reconnect with flags 0b0010', async () => {
+    const c = await connected(true);
+    fake.hold('pubrel');
     const done = c.publishAsync('t', 'x', { qos: 2 });
-    await broker.waitFor('the PUBREL', (p) => p.packet.cmd === 'pubrel');
-    await broker.drop();
-    broker.release('pubrel');
+    await fake.waitFor('the PUBREL', (p) => p.packet.cmd === 'pubrel');
+    await fake.drop();
+    fake.release('pubrel');
     await done;
-    const pubrels = broker.sent('pubrel');
-    expect(pubrels.map((p) => p.connection)).toEqual([1, 2]);
-    expect(pubrels.map((p) => flagBits(p.raw))).toEqual([0b0010, 0b0010]);
-    expect(broker.sent('publish', 2)).toHaveLength(0);
-  });
-
-  it('sendDeferredAck writes the PUBACK that handleMessage withheld', async () => {
-    const c = client(true);
-    const deferred: IPublishPacket[] = [];
-    c.handleMessage = (packet, callback) => {
-      deferred.push(packet);
-      callback(new Error('deferred'));
-    };
-    await connected(c);
-    broker.publish({ topic: 't', payload: Buffer.from('a'), qos: 1, messageId: 7 });
-    await until('the message', () => deferred.length === 1);
-    expect(broker.sent('puback')).toHaveLength(0);
-    sendDeferredAck(c, deferred[0]);
-    const ack = await broker.waitFor('the PUBACK', (p) => p.packet.cmd === 'puback');
-    expect(ack.packet.messageId).toBe(7);
-  });
-
-  it('releaseIncomingQos2 removes the message from the incoming store', async () => {
-    const c = client(false, { manualConnect: true });
-    const packet: IPublishPacket = {
-      cmd: 'publish',
-      topic: 't',
-      payload: Buffer.alloc(0),
-      qos: 2,
-      dup: false,
-      retain: false,
-      messageId: 9,
-    };
-    await new Promise((resolve) => c.incomingStore.put(packet, resolve));
-    releaseIncomingQos2(c, packet);
-    const found = await new Promise((resolve) =>
-      c.incomingStore.get(packet, (error) => resolve(!error)),
-    );
-    expect(found).toBe(false);
-  });
-
-  it('watchStreams sees every socket MQTT.js opens', async () => {
-    const c = client(false, { manualConnect: true });
-    const streams: Duplex[] = [];
-    watchStreams(c, (s) => streams.push(s));
-    c.connect();
-    await connected(c);
-    await broker.drop();
-    await until('the second socket', () => streams.length === 2 && c.connected);
-  });
-
-  it('rearmReconnect changes the delay of the reconnect already armed', async () => {
-    const c = client(false, { reconnectPeriod: 60_000 });
-    await connected(c);
-    await broker.drop();
-    await until('offline', () => !c.connected);
-    rearmReconnect(c, 20);
-    await broker.connection(2, 2000);
-  });
-
-  it('stopReconnecting leaves MQTT.js no reconnect armed', async () => {
-    const c = client(false);
-    await connected(c);
-    stopReconnecting(c);
-    await broker.drop();
-    await delay(300); // six reconnect periods of 50 ms: none may happen
-    expect(broker.connections).toHaveLength(1);
+    const pubrels = fake.sent('pubrel');
+    expect(pubrels.map((p) => [p.connection, flagBits(p.raw)])).toEqual([
+      [1, 0b0010],
+      [2, 0b0010],
+    ]);
+    expect(fake.sent('publish', 2)).toHaveLength(0);
   });
 });

@@ -12,7 +12,7 @@ interface Internals {
   /** The one place every packet goes to the socket (`client.js`, `_writePacket(packet, cb)`). */
   _writePacket: (this: unknown, packet: Packet, cb?: (error?: Error) => void) => void;
   _sendPacket(packet: Record<string, unknown>, cb: () => void): void;
-  _releaseIncomingQoS2Publish?(messageId: number): void;
+  _releaseIncomingQoS2Publish(messageId: number): void;
   incomingStore: { del(packet: IPublishPacket, cb: () => void): unknown };
   streamBuilder: (client: MqttClient) => Duplex;
   reconnectTimer: unknown;
@@ -22,11 +22,12 @@ interface Internals {
 }
 
 /** The MQTT.js versions whose internals this file was written against (and CI tests). */
-export const MQTT_JS_TESTED_RANGE = '>=5.10.0 <6';
+export const MQTT_JS_TESTED_RANGE = '>=5.16.0 <6';
 
 const REQUIRED = [
   ['_writePacket', 'function'],
   ['_sendPacket', 'function'],
+  ['_releaseIncomingQoS2Publish', 'function'],
   ['incomingStore', 'object'],
   ['streamBuilder', 'function'],
   ['_clearReconnect', 'function'],
@@ -66,7 +67,7 @@ export function sendDeferredAck(client: MqttClient, packet: IPublishPacket): voi
 export function releaseIncomingQos2(client: MqttClient, packet: IPublishPacket): void {
   const raw = client as unknown as Internals;
   raw.incomingStore.del(packet, noop);
-  raw._releaseIncomingQoS2Publish?.(packet.messageId as number);
+  raw._releaseIncomingQoS2Publish(packet.messageId as number);
 }
 
 /** Calls `onStream` with each socket MQTT.js opens, before it is used. */

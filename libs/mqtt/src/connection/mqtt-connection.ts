@@ -135,6 +135,11 @@ export class MqttConnection {
     clearInterval(this.summaryTimer);
     const client = this.client;
     stopReconnecting(client);
+    // Never opened (the app was compiled, not started): MQTT.js has no socket to end.
+    if (!client.stream) {
+      this.bus.setState('closed');
+      return;
+    }
     if (client.connected) {
       let timer: NodeJS.Timeout | undefined;
       const forced = new Promise<boolean>((resolve) => {

@@ -5,6 +5,7 @@ import type { MqttPublishOptions } from '../interfaces/mqtt-service.interface';
 import type { MqttQos } from '../interfaces/subscribe-options.interface';
 import * as messages from '../mqtt.messages';
 import { topicNameProblem } from '../routing/topic.utils';
+import { loadMqttTracing, type MqttTracing } from '../tracing/mqtt-tracing';
 import { encodePayload, type MqttPayload } from '../utils/payload.utils';
 import {
   DEFAULT_BROKER_LIMITS,
@@ -26,12 +27,16 @@ export class MqttOutbound {
   private offlinePending = 0;
   private currentLimits: BrokerLimits = DEFAULT_BROKER_LIMITS;
   private readonly window = new OutboundWindow();
+  /** OpenTelemetry tracing, on MQTT 5 when `@opentelemetry/api` is installed. */
+  private readonly tracing: MqttTracing | undefined;
 
   constructor(
     private readonly client: MqttClient,
     private readonly config: MqttConfig,
     private readonly blocked: () => string | undefined,
-  ) {}
+  ) {
+    this.tracing = config.protocolVersion === 5 ? loadMqttTracing() : undefined;
+  }
 
   /** What the broker allows, from the CONNACK of the current (or last) connection. */
   get limits(): BrokerLimits {
@@ -62,7 +67,11 @@ export class MqttOutbound {
     } catch (error) {
       return Promise.reject(new MqttPublishError((error as Error).message));
     }
-    return this.send(topic, body, qos, options);
+    const trace = this.tracing?.injectTraceContext(topic, qos, options.properties);
+    if (!trace) return this.send(topic, body, qos, options);
+    const sent = this.send(topic, body, qos, { ...options, properties: trace.properties });
+    void sent.then(() => trace.end(), trace.end);
+    return sent;
   }
 
   private send(topic: string, body: Buffer | string, qos: MqttQos, options: MqttPublishOptions) {
