@@ -2,7 +2,14 @@ import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import {
+  dupBit,
+  flagBits,
+  startFakeBroker,
+  type FakeBroker,
+} from '../../../../test/support/fake-broker';
+import {
   MQTT_JS_TESTED_RANGE,
+  markRedeliveries,
   missingMqttClientInternals,
   rearmReconnect,
   releaseIncomingQos2,
@@ -97,6 +104,7 @@ describe(`MQTT.js internals (tested range ${MQTT_JS_TESTED_RANGE})`, () => {
   it('names what is missing from a client that lacks them', () => {
     const fake = { incomingStore: {}, streamBuilder: () => undefined } as unknown as MqttClient;
     expect(missingMqttClientInternals(fake)).toEqual([
+      '_writePacket',
       '_sendPacket',
       '_releaseIncomingQoS2Publish',
       '_clearReconnect',
@@ -177,5 +185,91 @@ describe(`MQTT.js internals (tested range ${MQTT_JS_TESTED_RANGE})`, () => {
     await new Promise((r) => setTimeout(r, 200));
     expect(c.reconnecting).toBe(false);
     expect(attempts.length).toBe(count);
+  });
+});
+
+/**
+ * markRedeliveries relies on MQTT.js writing every packet through `_writePacket` (resends from
+ * its outgoing store after a reconnect included) and on the `packetreceive` event for acks.
+ * Against the fake broker of the e2e suites: it holds acknowledgements and records raw bytes.
+ */
+describe('markRedeliveries (MQTT-3.3.1-1)', () => {
+  let fake: FakeBroker;
+  const clients: MqttClient[] = [];
+
+  beforeEach(async () => {
+    fake = await startFakeBroker({ connack: { sessionPresent: true } });
+  });
+  afterEach(async () => {
+    for (const c of clients.splice(0)) {
+      stopReconnecting(c);
+      if (c.stream) await c.endAsync(true);
+    }
+    await fake.stop();
+  });
+
+  async function connected(patch: boolean): Promise<MqttClient> {
+    const c = connect(`mqtt://127.0.0.1:${fake.port}`, {
+      clientId: 'internals',
+      clean: false,
+      reconnectPeriod: 50,
+    });
+    c.on('error', () => undefined);
+    if (patch) markRedeliveries(c);
+    clients.push(c);
+    await until(() => c.connected, 'CONNACK');
+    return c;
+  }
+  const isResend = (p: { packet: { cmd: string }; connection: number }) =>
+    p.packet.cmd === 'publish' && p.connection === 2;
+
+  it('MQTT.js alone still resends with DUP=0 (drop markRedeliveries once this fails)', async () => {
+    const c = await connected(false);
+    fake.hold('publish');
+    c.publish('t', 'x', { qos: 1 });
+    await fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
+    await fake.drop();
+    await fake.waitFor('the resend', isResend);
+    expect(fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0]);
+  });
+
+  it('the resend after a reconnect goes through _writePacket and gets DUP=1, same packet id', async () => {
+    const c = await connected(true);
+    fake.hold('publish');
+    const done = c.publishAsync('t', 'x', { qos: 1 });
+    await fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
+    await fake.drop();
+    fake.release('publish');
+    await done;
+    const sent = fake.sent('publish');
+    expect(sent.map((p) => [p.connection, dupBit(p.raw)])).toEqual([
+      [1, 0],
+      [2, 1],
+    ]);
+    expect(sent[1].packet.messageId).toBe(sent[0].packet.messageId);
+  });
+
+  it('a message published while offline goes out first with DUP=0', async () => {
+    const c = await connected(true);
+    await fake.drop();
+    await until(() => !c.connected, 'the loss');
+    await c.publishAsync('t', 'offline', { qos: 1 });
+    expect(fake.sent('publish').map((p) => [p.connection, dupBit(p.raw)])).toEqual([[2, 0]]);
+  });
+
+  it('MQTT-4.4.0-1 / MQTT-3.6.1-1: PUBREL is resent after a reconnect with flags 0b0010', async () => {
+    const c = await connected(true);
+    fake.hold('pubrel');
+    const done = c.publishAsync('t', 'x', { qos: 2 });
+    await fake.waitFor('the PUBREL', (p) => p.packet.cmd === 'pubrel');
+    await fake.drop();
+    fake.release('pubrel');
+    await done;
+    const pubrels = fake.sent('pubrel');
+    expect(pubrels.map((p) => [p.connection, flagBits(p.raw)])).toEqual([
+      [1, 0b0010],
+      [2, 0b0010],
+    ]);
+    expect(fake.sent('publish', 2)).toHaveLength(0);
   });
 });
