@@ -3,18 +3,20 @@
  * blocks are extracted by scripts/doc-examples.js, type-checked together with the repository's
  * strict settings, then `*.spec.ts` blocks run under Jest (all their tests must pass) and the
  * others under Node with MQTT_BROKER_URL / MQTT_BROKER_PORT pointing at an in-process broker and
- * PORT at a free port: a program must exit 0, or, for an app, log that Nest started and then
- * close cleanly on SIGTERM.
+ * PORT at a free port: a program must exit 0, or, for an app, log that Nest started (or that
+ * MQTT connected) and then close cleanly on SIGTERM.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { basename, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { rmSync, writeFileSync } from 'node:fs';
 import { startMqttTestBroker, type MqttTestBroker } from 'nestjs-mqtt/testing';
 import { freePort, spawnTypeScript, terminate, trackChild, waitForExit } from './support';
 
 /** The documents checked; the README is added by the lead once its examples are complete. */
-const DOCS = ['docs/testing.md', 'docs/health.md'];
+const DOCS = ['docs/testing.md', 'docs/health.md', 'libs/mqtt/README.md'];
+/** What a long-running example prints once it is up: an HTTP app, or an MQTT connection. */
+const STARTED = /Nest application successfully started|Connected to mqtts?:\/\//;
 
 const ROOT = resolve(__dirname, '..');
 const OUT = join(ROOT, '.doc-examples');
@@ -49,7 +51,7 @@ function jestConfig(dir: string): string {
 afterAll(() => rmSync(OUT, { recursive: true, force: true }));
 
 describe.each(DOCS)('examples of %s', (doc) => {
-  const dir = join(OUT, basename(doc, '.md'));
+  const dir = join(OUT, doc.replace(/\.md$/, '').replace(/\//g, '-'));
   const listed = execFileSync(
     process.execPath,
     [join(ROOT, 'scripts/doc-examples.js'), join(ROOT, doc), dir],
@@ -103,7 +105,7 @@ describe.each(DOCS)('examples of %s', (doc) => {
     }
 
     for (const block of blocks.filter((b) => b.kind === 'program')) {
-      it(`${block.name} (line ${block.line}) runs: exits 0, or starts Nest and closes on SIGTERM`, async () => {
+      it(`${block.name} (line ${block.line}) runs: exits 0, or starts and closes on SIGTERM`, async () => {
         const child = spawnTypeScript(join(dir, block.name), {
           cwd: dir,
           env: {
@@ -117,7 +119,7 @@ describe.each(DOCS)('examples of %s', (doc) => {
         const started = new Promise<'started'>((ready) => {
           const read = (chunk: Buffer) => {
             output += chunk.toString();
-            if (output.includes('Nest application successfully started')) ready('started');
+            if (STARTED.test(output)) ready('started');
           };
           child.stdout?.on('data', read);
           child.stderr?.on('data', read);
