@@ -61,8 +61,13 @@ for major in "${majors[@]}"; do
   check_warnings "$work/install-opt-$major.log" "the optional peers"
   echo "   installed @nestjs/core $(node -p "require('@nestjs/core/package.json').version"), @nestjs/terminus $(node -p "require('@nestjs/terminus/package.json').version")"
 
-  cp "$root/scripts/pack-check/app.ts" "$root/scripts/pack-check/deep-import.ts" src/
-  cp "$root/scripts/pack-check/tsconfig.json" "$root/scripts/pack-check/tsconfig.deep.json" .
+  cp "$root/scripts/pack-check/app.ts" src/
+  cp "$root/scripts/pack-check/tsconfig.app.json" tsconfig.json
+  # Must NOT compile: internals are not part of the package's exports map.
+  printf '%s\n' "import { MqttService } from 'nestjs-mqtt/dist/mqtt.service';" \
+    'export const internal = MqttService;' >src/deep-import.ts
+  printf '%s\n' '{ "extends": "./tsconfig.json", "compilerOptions": { "noEmit": true },' \
+    '  "files": ["src/deep-import.ts"] }' >tsconfig.deep.json
   npx tsc -p tsconfig.json || fail "the app does not compile against the packed package"
   node dist/app.js || fail "the app failed"
 
