@@ -31,6 +31,20 @@ class HealthController {
     return this.health.check([() => this.mqtt.isHealthy('mqtt')]);
   }
 
+  @Get('all')
+  @HealthCheck()
+  all() {
+    return this.health.check([
+      () => this.mqtt.isHealthy('mqtt', { connections: ['default', 'backup'] }),
+    ]);
+  }
+
+  @Get('unknown')
+  @HealthCheck()
+  unknown() {
+    return this.health.check([() => this.mqtt.isHealthy('mqtt', { connections: ['nope'] })]);
+  }
+
   @Get('fresh')
   @HealthCheck()
   fresh() {
@@ -71,19 +85,27 @@ async function pollHealth(
 
 describeWithMosquitto('MqttHealthIndicator over HTTP (@nestjs/terminus, Express)', () => {
   let broker: MosquittoBroker;
+  let backup: MosquittoBroker;
   let app: INestApplication;
   let base: string;
 
   beforeAll(async () => {
-    broker = await startMosquitto();
+    [broker, backup] = await Promise.all([startMosquitto(), startMosquitto()]);
+    const reconnect = { MQTT_RECONNECT_PERIOD: 1, MQTT_RECONNECT_MAX_PERIOD: 1 };
     const module = await Test.createTestingModule({
       imports: [
         TerminusModule,
         MqttModule.forRoot({
           MQTT_BROKER_URL: '127.0.0.1',
           MQTT_BROKER_PORT: broker.port,
-          MQTT_RECONNECT_PERIOD: 1,
           MQTT_KEEPALIVE: 5,
+          ...reconnect,
+        }),
+        MqttModule.forRoot({
+          name: 'backup',
+          MQTT_BROKER_URL: '127.0.0.1',
+          MQTT_BROKER_PORT: backup.port,
+          ...reconnect,
         }),
       ],
       controllers: [HealthController],
@@ -99,7 +121,7 @@ describeWithMosquitto('MqttHealthIndicator over HTTP (@nestjs/terminus, Express)
 
   afterAll(async () => {
     await app?.close();
-    await broker?.stop();
+    await Promise.all([broker?.stop(), backup?.stop()]);
   });
 
   it('answers 200 "up" with the connection details while connected', async () => {
@@ -140,6 +162,29 @@ describeWithMosquitto('MqttHealthIndicator over HTTP (@nestjs/terminus, Express)
     expect(back.reconnectAttempts).toBe(0);
     expect(Date.parse(back.connectedSince ?? '')).toBeGreaterThan(
       Date.parse(first.connectedSince ?? ''),
+    );
+  });
+
+  it('reports each named connection: one broker killed turns the check down, naming which', async () => {
+    const both = (await pollHealth(`${base}/all`, 200, 2000)).body.details.mqtt.connections;
+    expect(Object.keys(both).sort()).toEqual(['backup', 'default']);
+    expect(both.backup.broker).toBe(`mqtt://127.0.0.1:${backup.port}`);
+    await backup.kill('SIGKILL');
+    const down = (await pollHealth(`${base}/all`, 503, 3000)).body.details.mqtt.connections;
+    expect(down.default).toMatchObject({ connected: true });
+    expect(down.default.problem).toBeUndefined();
+    expect(down.backup).toMatchObject({ connected: false });
+    expect(down.backup.problem).toContain(`mqtt://127.0.0.1:${backup.port}`);
+    await pollHealth(base, 200, 1000); // the default connection alone is still healthy
+    await backup.restart();
+    await pollHealth(`${base}/all`, 200, 5000);
+  });
+
+  it('a connection name that is not configured is reported down, saying how to fix it', async () => {
+    const { body } = await pollHealth(`${base}/unknown`, 503, 1000);
+    expect(body.details.mqtt.connections.nope.problem).toBe(
+      'no MQTT connection named "nope" is configured: add MqttModule.forRoot({ name: \'nope\', ... }) ' +
+        '(or forRootAsync) to the app, or remove "nope" from the indicator\'s connections',
     );
   });
 

@@ -1,10 +1,19 @@
 import { Injectable } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { MqttService } from '../mqtt.service';
-import { MqttStatusTracker, type MqttStatusSnapshot } from './mqtt-status.adapter';
+import type { MqttStatus } from '../interfaces/mqtt-service.interface';
+import type { MqttService } from '../mqtt.service';
+import { DEFAULT_MQTT_CONNECTION, getMqttServiceToken } from '../mqtt.tokens';
+import * as messages from './mqtt-health.messages';
 
 /** Options of {@link MqttHealthIndicator.isHealthy}. */
 export interface MqttHealthOptions {
+  /**
+   * The connections to report, by name (`MqttModule.forRoot({ name })`); the result is `down`
+   * when any of them is.
+   * @default ['default']
+   */
+  readonly connections?: readonly string[];
   /**
    * The connection is reported `down` when its last message was received longer ago than this
    * (milliseconds), or, when none came yet, when it has been connected longer than this without
@@ -33,26 +42,15 @@ export interface MqttConnectionHealth {
   readonly problem?: string;
 }
 
-function toDate(value: Date | number | string | undefined): Date | undefined {
-  if (value === undefined) return undefined;
-  const date = value instanceof Date ? value : new Date(value);
-  return Number.isNaN(date.getTime()) ? undefined : date;
-}
-
-function errorText(error: MqttStatusSnapshot['lastError']): string | undefined {
-  if (error === undefined) return undefined;
-  return typeof error === 'string' ? error : error.message;
-}
-
-/** Judges one status snapshot; exported for unit tests. */
+/** Judges one connection's `status()`; exported for unit tests. */
 export function judgeMqttStatus(
-  status: MqttStatusSnapshot,
+  status: MqttStatus,
   options: MqttHealthOptions,
   now: number,
 ): MqttConnectionHealth {
   const connected = status.state === 'connected';
-  const since = toDate(status.connectedSince);
-  const last = toDate(status.lastMessageAt);
+  const since = status.connectedSince;
+  const last = status.lastMessageAt;
   const age = last ? Math.max(0, now - last.getTime()) : undefined;
   let problem: string | undefined;
   if (!connected) {
@@ -71,7 +69,7 @@ export function judgeMqttStatus(
     broker: status.broker,
     ...(since && connected && { connectedSince: since.toISOString() }),
     reconnectAttempts: status.reconnectAttempts,
-    ...(status.lastError !== undefined && { lastError: errorText(status.lastError) }),
+    ...(status.lastError !== undefined && { lastError: status.lastError }),
     ...(age !== undefined && { lastMessageAgeMs: age }),
     ...(problem && { problem }),
   };
@@ -89,18 +87,14 @@ export function judgeMqttStatus(
  */
 @Injectable()
 export class MqttHealthIndicator {
-  private readonly tracker: MqttStatusTracker;
-
   constructor(
     private readonly indicator: HealthIndicatorService,
-    mqtt: MqttService,
-  ) {
-    this.tracker = new MqttStatusTracker(mqtt);
-  }
+    private readonly moduleRef: ModuleRef,
+  ) {}
 
   /**
-   * Reports the connection under `key`: `{ [key]: { status: 'up' | 'down', connections: {
-   * default: MqttConnectionHealth } } }`.
+   * Reports the connections under `key`: `{ [key]: { status: 'up' | 'down', connections: {
+   * [name]: MqttConnectionHealth } } }`.
    * @param key @default 'mqtt'
    */
   isHealthy<const Key extends string = 'mqtt'>(
@@ -109,10 +103,28 @@ export class MqttHealthIndicator {
   ): HealthIndicatorResult<Key> {
     const session = this.indicator.check(key);
     const now = Date.now();
-    const statuses = [this.tracker.status()];
     const connections: Record<string, MqttConnectionHealth> = {};
-    for (const status of statuses) connections[status.name] = judgeMqttStatus(status, options, now);
+    for (const name of options.connections ?? [DEFAULT_MQTT_CONNECTION]) {
+      const service = this.service(name);
+      connections[name] = service
+        ? judgeMqttStatus(service.status(), options, now)
+        : {
+            connected: false,
+            state: 'unknown',
+            broker: 'none',
+            reconnectAttempts: 0,
+            problem: messages.UNKNOWN_CONNECTION(name),
+          };
+    }
     const down = Object.values(connections).some((c) => c.problem !== undefined);
     return down ? session.down({ connections }) : session.up({ connections });
+  }
+
+  private service(name: string): MqttService | undefined {
+    try {
+      return this.moduleRef.get<MqttService>(getMqttServiceToken(name), { strict: false });
+    } catch {
+      return undefined;
+    }
   }
 }

@@ -1,7 +1,7 @@
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import type Aedes from 'aedes';
-import type { AedesOptions, AedesPublishPacket, Client } from 'aedes';
-import { topicMatches } from '../utils/topic.utils';
+import type { AedesOptions } from 'aedes';
+import { topicMatches } from '../routing/topic.utils';
 import * as messages from './mqtt-testing.messages';
 import { tapAcknowledgements, type MqttAcknowledgedMessage } from './mqtt-wire-tap';
 
@@ -41,8 +41,9 @@ export interface MqttTestBroker {
   /** The aedes instance, for its events and options. */
   readonly aedes: Aedes;
   /**
-   * Every PUBLISH a client sent to the broker since it started (a live array, in arrival order);
-   * publishes made by the broker itself (`publish()`, `$SYS`) are not in it.
+   * Every PUBLISH a client sent and the broker accepted since it started (a live array, in
+   * arrival order), recorded before the broker acknowledged it to the publisher; publishes made
+   * by the broker itself (`publish()`, `$SYS`) are not in it.
    */
   readonly captured: readonly MqttCapturedMessage[];
   /**
@@ -120,22 +121,28 @@ export async function startMqttTestBroker(
   const changed = (): void => {
     for (const listener of [...listeners]) listener();
   };
-  aedes.on('publish', (packet: AedesPublishPacket, client: Client | null) => {
-    if (!client) return;
-    const payload = Buffer.isBuffer(packet.payload)
-      ? packet.payload
-      : Buffer.from(packet.payload ?? '');
-    captured.push({
-      clientId: client.id,
-      topic: packet.topic,
-      payload,
-      qos: packet.qos,
-      retain: packet.retain,
-      json: parseJson(payload),
-      text: payload.toString('utf8'),
+  // Recorded when the broker accepts a PUBLISH, before it acknowledges it to the publisher (its
+  // 'publish' event comes only after routing, which can be after the PUBACK).
+  const authorize = aedes.authorizePublish.bind(aedes);
+  aedes.authorizePublish = (client, packet, callback) =>
+    authorize(client, packet, (error) => {
+      if (!error && client) {
+        const payload = Buffer.isBuffer(packet.payload)
+          ? packet.payload
+          : Buffer.from(packet.payload ?? '');
+        captured.push({
+          clientId: client.id,
+          topic: packet.topic,
+          payload,
+          qos: packet.qos,
+          retain: packet.retain,
+          json: parseJson(payload),
+          text: payload.toString('utf8'),
+        });
+        changed();
+      }
+      callback(error);
     });
-    changed();
-  });
 
   const sockets = new Set<Socket>();
   const server = createServer((socket) => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { Test } from '@nestjs/testing';
-import type { Observable } from 'rxjs';
 import { MqttModule } from '../mqtt.module';
 import { MqttService } from '../mqtt.service';
 import {
@@ -18,10 +17,6 @@ import type {
 import * as messages from './mqtt-testing.messages';
 
 const DEFAULT_TIMEOUT_MS = 5000;
-
-function isSettledEvent(event: { type: string }): event is MqttHandlerSettledEvent {
-  return event.type === 'message';
-}
 
 function describeMatch(match: MqttSettledMatch): string {
   const parts = [
@@ -102,8 +97,8 @@ export async function startMqttTestingApp(
     const settledEvents: MqttHandlerSettledEvent[] = [];
     const taken = new Set<MqttHandlerSettledEvent>();
     const settledWakers = new Set<() => void>();
-    (mqtt.events$ as Observable<{ type: string }>).subscribe((event) => {
-      if (!isSettledEvent(event)) return;
+    mqtt.events$.subscribe((event) => {
+      if (event.type !== 'message') return;
       settledEvents.push(event);
       for (const wake of [...settledWakers]) wake();
     });

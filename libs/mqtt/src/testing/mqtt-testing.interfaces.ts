@@ -1,21 +1,15 @@
 import type { LoggerService, ModuleMetadata, Provider, Type } from '@nestjs/common';
 import type { TestingModule, TestingModuleBuilder } from '@nestjs/testing';
 import type { MqttModuleOptions } from '../interfaces/mqtt-module-options.interface';
+import type { MqttEvent } from '../interfaces/mqtt-service.interface';
 import type { MqttService } from '../mqtt.service';
 import type { MqttCapturedMessage, MqttTestBroker } from './mqtt-test-broker';
 
 /**
- * What `MqttService.events$` reports when a handler call settled: which handler, for which
- * topic, and how it ended.
+ * What `MqttService.events$` reports when a handler call settled: which handler
+ * (`ClassName.methodName`), for which topic, and how it ended.
  */
-export interface MqttHandlerSettledEvent {
-  readonly type: 'message';
-  /** `ClassName.methodName` for `@Subscribe` handlers. */
-  readonly handler: string;
-  readonly topic: string;
-  readonly outcome: 'handled' | 'failed' | 'timeout';
-  readonly durationMs: number;
-}
+export type MqttHandlerSettledEvent = Extract<MqttEvent, { type: 'message' }>;
 
 /** Which settled handler call {@link MqttTestingApp.settled} waits for; every field optional. */
 export interface MqttSettledMatch {
