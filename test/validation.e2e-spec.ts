@@ -49,7 +49,7 @@ describe('payload validation', () => {
   });
   afterAll(() => broker.stop());
 
-  async function run(options: MqttModuleOptions, payloads: unknown[], pipe?: ValidationPipe) {
+  async function run(options: MqttModuleOptions, payloads: object[], pipe?: ValidationPipe) {
     current = await startMqttApp({
       broker,
       options,

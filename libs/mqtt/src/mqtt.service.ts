@@ -119,7 +119,7 @@ export class MqttService
       published: this.published,
       queuedOffline: this.connection.outbound.queuedOffline,
       ...this.dispatcher.totals(),
-      handlers: this.dispatcher.stats(),
+      handlers: this.dispatcher.stats(this.router.allHandlers()),
     };
   }
 

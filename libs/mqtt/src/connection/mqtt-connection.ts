@@ -12,6 +12,7 @@ import { classifyConnectError } from './connect-errors';
 import { awaitFirstConnection } from './first-connection';
 import { InboundAcks } from './inbound-acks';
 import {
+  markRedeliveries,
   missingMqttClientInternals,
   rearmReconnect,
   stopReconnecting,
@@ -79,9 +80,17 @@ export class MqttConnection {
     if (missing.length > 0) throw new MqttConnectionError(messages.MQTT_JS_CHANGED(missing));
     this.client.handleMessage = (packet, callback) => this.onPublish(packet, callback);
     watchStreams(this.client, (stream) => this.onStream(stream));
+    // MQTT-3.3.1-1: resends after a reconnect carry DUP=1.
+    markRedeliveries(this.client);
     this.acks = new InboundAcks(this.client);
-    this.subscriptions = new SubscriptionSync(this.client, router, bus, config.protocolVersion);
     this.outbound = new MqttOutbound(this.client, config, () => this.canPublish());
+    this.subscriptions = new SubscriptionSync(
+      this.client,
+      router,
+      bus,
+      config.protocolVersion,
+      () => this.outbound.limits,
+    );
     this.wire();
   }
 
@@ -122,9 +131,15 @@ export class MqttConnection {
   /** Stops reconnecting and disconnects: gracefully (DISCONNECT, so no will) when connected. */
   async close(): Promise<void> {
     this.closing = true;
+    this.outbound.close();
     clearInterval(this.summaryTimer);
     const client = this.client;
     stopReconnecting(client);
+    // Never opened (the app was compiled, not started): MQTT.js has no socket to end.
+    if (!client.stream) {
+      this.bus.setState('closed');
+      return;
+    }
     if (client.connected) {
       let timer: NodeJS.Timeout | undefined;
       const forced = new Promise<boolean>((resolve) => {
@@ -209,6 +224,7 @@ export class MqttConnection {
     client.on('connect', (connack) => {
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);
+      const first = !this.everConnected;
       this.everConnected = true;
       this.errorLogged = false;
       this.status.reconnectAttempts = 0;
@@ -224,7 +240,10 @@ export class MqttConnection {
       this.subscriptions.useIdentifiers =
         this.config.protocolVersion === 5 &&
         connack.properties?.subscriptionIdentifiersAvailable !== false;
-      this.ready = this.subscriptions.resume(connack.sessionPresent);
+      // A subscription the broker's limits forbid fails the bootstrap; later it is logged.
+      const failOnLimits = first && !this.config.connectInBackground;
+      this.ready = this.subscriptions.resume(connack.sessionPresent, failOnLimits);
+      this.ready.catch(noop); // awaited by open() on the first connect only
     });
     client.on('reconnect', () => {
       const n = ++this.status.reconnectAttempts;
@@ -289,5 +308,7 @@ export class MqttConnection {
     }
   }
 }
+
+function noop(): void {}
 
 const ACK_DEFERRED = new Error('nestjs-mqtt: acknowledgement deferred until the handlers settle');

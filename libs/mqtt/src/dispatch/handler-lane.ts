@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { MqttRoute, RoutedHandler } from '../routing/mqtt.router';
+import type { MqttTracing } from '../tracing/mqtt-tracing';
 import type { MqttOutcome } from './mqtt.dispatcher';
 
 /** A message that shutdown left unstarted. */
@@ -51,7 +52,7 @@ export class HandlerLane {
 
   constructor(
     private readonly handler: RoutedHandler,
-    private readonly limits: { timeout: number; qos0QueueLimit: number },
+    private readonly limits: { timeout: number; qos0QueueLimit: number; tracing?: MqttTracing },
   ) {}
 
   get queued(): number {
@@ -143,7 +144,11 @@ export class HandlerLane {
     const started = performance.now();
     let result: unknown;
     try {
-      result = this.handler.invoke(route.message);
+      const tracing = this.limits.tracing;
+      result =
+        tracing === undefined
+          ? this.handler.invoke(route.message)
+          : tracing.runInExtractedContext(route.message, this.handler);
     } catch (error) {
       return this.finish(this.outcome(route, 'failed', started, undefined, error), true);
     }

@@ -3,6 +3,7 @@ import type { MqttPublishOptions } from '../interfaces/mqtt-service.interface';
 import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttRouter } from '../routing/mqtt.router';
+import { describeError } from '../utils/describe-error';
 import { previewPayload, type MqttPayload } from '../utils/payload.utils';
 import type { DeadLetters } from './dead-letters';
 import { ABANDONED, type MqttDispatcher, type MqttOutcome } from './mqtt.dispatcher';
@@ -137,13 +138,4 @@ export class MessagePipeline {
     this.drops.clear();
     this.lastDropWarning = Date.now();
   }
-}
-
-/** The reason to report for a handler's error; for Nest's HttpException, its response message. */
-function describeError(error: unknown): string {
-  const response = (error as { getResponse?: () => unknown } | null)?.getResponse?.();
-  const detail = (response as { message?: unknown } | undefined)?.message;
-  if (Array.isArray(detail)) return detail.join('; ');
-  if (typeof detail === 'string') return detail;
-  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,5 @@
 import type { MqttRoute, RoutedHandler } from '../routing/mqtt.router';
+import type { MqttTracing } from '../tracing/mqtt-tracing';
 import { ABANDONED, HandlerLane, type MqttHandlerStats } from './handler-lane';
 
 export { ABANDONED };
@@ -30,6 +31,8 @@ export interface MqttDispatcherOptions {
   handlerTimeout: number;
   /** QoS 0 messages that may wait per handler; past it they are dropped. */
   qos0QueueLimit: number;
+  /** OpenTelemetry tracing of handler calls (MQTT 5, `@opentelemetry/api` installed). */
+  tracing?: MqttTracing;
 }
 
 /**
@@ -87,9 +90,13 @@ export class MqttDispatcher {
     return result;
   }
 
-  /** Counters of every registered handler that has run. */
-  stats(): MqttHandlerStats[] {
-    return [...this.lanes.values()].map((lane) => lane.stats());
+  /**
+   * Counters of each of `handlers` (zeros for one that has not run yet); without `handlers`,
+   * of every registered handler that has run.
+   */
+  stats(handlers?: readonly RoutedHandler[]): MqttHandlerStats[] {
+    if (!handlers) return [...this.lanes.values()].map((lane) => lane.stats());
+    return handlers.map((h) => this.lane(h).stats());
   }
 
   /** Totals over every handler that ever ran, unregistered ones included. */
@@ -135,6 +142,7 @@ export class MqttDispatcher {
       lane = new HandlerLane(handler, {
         timeout: handler.timeout ?? this.options.handlerTimeout,
         qos0QueueLimit: this.options.qos0QueueLimit,
+        tracing: this.options.tracing,
       });
       this.lanes.set(handler, lane);
       if (this.retired.size > 0) this.sweep();
