@@ -12,7 +12,8 @@ import { closeClient, connectClient, randomClientId } from '../../support';
 /** Options of {@link SequencePublisher.connect}. */
 export interface SequencePublisherOptions {
   readonly url: string;
-  readonly topic: string;
+  /** The topic, or the topic of message `n`. */
+  readonly topic: string | ((n: number) => string);
   /** @default 1 */
   readonly qos?: 0 | 1;
   /** Most unacknowledged publishes at once. @default 100 */
@@ -84,7 +85,8 @@ export class SequencePublisher {
   private publishOne(n: number): void {
     this.inFlight++;
     const { topic, qos = 1, size = 0 } = this.options;
-    this.client.publish(topic, String(n).padEnd(size, ' '), { qos }, (error) => {
+    const name = typeof topic === 'string' ? topic : topic(n);
+    this.client.publish(name, String(n).padEnd(size, ' '), { qos }, (error) => {
       this.inFlight--;
       if (error) this.failed.push({ n, error: error.message });
       else this.sent.push(n);
