@@ -8,6 +8,7 @@
  * its timeout.
  */
 import type { MqttClient } from 'mqtt';
+import type { MqttModuleOptions } from 'nestjs-mqtt';
 
 import {
   closeApp,
@@ -22,7 +23,7 @@ import {
   type MosquittoBroker,
   type MqttTestApp,
 } from '../support';
-import { handlerStats, statsOf, type ContractOptions } from './support/contract';
+import { handlerStats } from './support/stats';
 import {
   FailingHandlers,
   PROBE_TOPIC,
@@ -55,15 +56,6 @@ function deadLettered(collector: MessageCollector, qos: 0 | 1): Set<number> {
   return numbers;
 }
 
-/** stats() when the service has it; undefined otherwise (the assertions say so). */
-function maybeStats(started: MqttTestApp): ReturnType<typeof statsOf> | undefined {
-  try {
-    return statsOf(started.mqtt);
-  } catch {
-    return undefined;
-  }
-}
-
 for (const deadLetterTopic of [undefined, DEAD_LETTERS]) {
   const label = deadLetterTopic ? 'with MQTT_DEAD_LETTER_TOPIC' : 'without a dead-letter topic';
 
@@ -82,7 +74,7 @@ for (const deadLetterTopic of [undefined, DEAD_LETTERS]) {
     }> {
       // A window as big as the never-settling handler's concurrency, so stuck QoS 1 calls overlap.
       broker = await startMosquitto({ maxInflight: 1000, extra: ['max_queued_messages 100000'] });
-      const options: ContractOptions = {
+      const options: MqttModuleOptions = {
         MQTT_HANDLER_TIMEOUT: HANDLER_TIMEOUT_S,
         MQTT_SHUTDOWN_TIMEOUT: 1,
         ...(deadLetterTopic && { MQTT_DEAD_LETTER_TOPIC: deadLetterTopic }),
@@ -138,12 +130,11 @@ for (const deadLetterTopic of [undefined, DEAD_LETTERS]) {
             10_000,
           ).catch(() => undefined);
         }
-        const stats = maybeStats(started);
-        const dropped = stats?.dropped;
+        const dropped = started.mqtt.stats().dropped;
         const figures = {
           calls: failedCalls,
-          dropped: dropped ?? 'no stats()',
-          timedOut: stats ? hangStats().timedOut : 'no stats()',
+          dropped,
+          timedOut: hangStats().timedOut,
           deadLetters: deadLettered(letters, qos).size,
           probeMaxMs: Number.isFinite(probeFigures.maxMs) ? probeFigures.maxMs : 'never',
           probeP50Ms: probeFigures.p50Ms,

@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { MqttPublishError } from 'nestjs-mqtt';
+import { MqttPublishError, type MqttModuleOptions } from 'nestjs-mqtt';
 
 import {
   closeApp,
@@ -29,7 +29,6 @@ import {
   type TcpProxy,
 } from '../support';
 import type { MqttClient } from 'mqtt';
-import { statusOf, type ContractOptions } from './support/contract';
 import { guardUnhandledRejections } from './support/faults';
 import { logFigures } from './support/tally';
 
@@ -78,7 +77,7 @@ describeWithMosquitto('fault: refused credentials, reconnect backoff and the off
       password: 'watcher-password',
     });
     const queued = await collectMessages(watcher, 'backoff/queued', { qos: 1 });
-    const options: ContractOptions = {
+    const options: MqttModuleOptions = {
       MQTT_USERNAME: 'app',
       MQTT_PASSWORD: WRONG,
       MQTT_CONNECT_IN_BACKGROUND: true,
@@ -120,7 +119,7 @@ describeWithMosquitto('fault: refused credentials, reconnect backoff and the off
     gaps.forEach((gap, i) => {
       expect(gap).toBeLessThanOrEqual(Math.min(CAP_S, BASE_S * 2 ** (i + 1)) * 1000 + 1000);
     });
-    const status = statusOf(mqtt);
+    const status = mqtt.status();
     expect(status.state).not.toBe('connected');
     expect(status.reconnectAttempts).toBeGreaterThanOrEqual(attempts.length - 1);
     expect(status.lastError).toBeDefined();
@@ -143,7 +142,7 @@ describeWithMosquitto('fault: refused credentials, reconnect backoff and the off
     expect(messages.map((m) => m.payload.toString()).sort()).toEqual(
       Array.from({ length: QUEUE_LIMIT }, (_, i) => `queued ${i}`),
     );
-    expect(statusOf(mqtt).state).toBe('connected');
+    expect(mqtt.status().state).toBe('connected');
     unhandled.check();
   }, 60_000);
 });
