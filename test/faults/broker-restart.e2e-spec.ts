@@ -107,6 +107,10 @@ describeWithMosquitto('fault: broker SIGKILL and restart with persistence', () =
         false,
         ...Array(CRASHES).fill(true),
       ]);
+      // ... and said so in the log, once per reconnect.
+      expect(started.logger.mqtt('log').filter((m) => /session resumed/i.test(m))).toHaveLength(
+        CRASHES,
+      );
       unhandled.check();
     },
     120_000,
