@@ -100,6 +100,7 @@ describeWithMosquitto('fault: broker SIGKILL and restart with persistence', () =
       expectNothingLost(`broker SIGKILL x${CRASHES}, ${label}`, report, {
         backlogAtCrashes: backlogs,
         reconnects: connects().length - 1,
+        sessionPresent: connects().map((e) => e.type === 'connect' && e.sessionPresent),
       });
       expect(report.sent).toBe(TOTAL);
       // Each reconnect resumed the session the broker kept through its crash.
