@@ -116,6 +116,9 @@ describeWithMosquitto('fault: refused credentials, reconnect backoff and the off
     // at most exponentially from MQTT_RECONNECT_PERIOD and never beyond the cap (+1 s slack).
     expect(attempts.length).toBeGreaterThanOrEqual(4);
     expect(attempts.length).toBeLessThanOrEqual(MAX_ATTEMPTS);
+    // Growing: with the module's jitter (half to all of the ceiling) the third gap is at least
+    // 2 s and the first at most 1 s.
+    expect(Math.max(...gaps.slice(2))).toBeGreaterThanOrEqual(1.5 * gaps[0]);
     gaps.forEach((gap, i) => {
       expect(gap).toBeLessThanOrEqual(Math.min(CAP_S, BASE_S * 2 ** (i + 1)) * 1000 + 1000);
     });

@@ -72,8 +72,11 @@ export class SequencePublisher {
         continue;
       }
       await new Promise<void>((resolve) => {
-        this.wake = resolve;
-        setTimeout(resolve, 250).unref();
+        const timer = setTimeout(resolve, 250); // look at the deadline now and then
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
       });
     }
   }
