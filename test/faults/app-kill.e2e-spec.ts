@@ -15,7 +15,7 @@ import {
   waitForExit,
   type MosquittoBroker,
 } from '../support';
-import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/faults';
+import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/checks';
 import { SequencePublisher } from './support/publisher';
 import { startReceiver, type Receiver } from './support/receiver';
 

@@ -24,7 +24,7 @@ import {
   type MosquittoBroker,
   type MqttTestApp,
 } from '../support';
-import { guardUnhandledRejections } from './support/faults';
+import { guardUnhandledRejections } from './support/checks';
 import { logFigures, sequenceOf, Tally } from './support/tally';
 
 const DEAD_LETTERS = 'bad/dead';

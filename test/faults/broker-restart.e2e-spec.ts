@@ -19,12 +19,8 @@ import {
   type MosquittoBroker,
   type MqttTestApp,
 } from '../support';
-import {
-  expectNothingLost,
-  guardUnhandledRejections,
-  saveAndCrash,
-  waitForAll,
-} from './support/faults';
+import { saveAndCrash } from './support/broker-crash';
+import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/checks';
 import { SequencePublisher } from './support/publisher';
 import { Tally, sequenceOf } from './support/tally';
 

@@ -30,7 +30,7 @@ import {
   failTopic,
   type FailureKind,
 } from './support/failing-handlers';
-import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/faults';
+import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/checks';
 import { startProbe } from './support/probe';
 import { SequencePublisher } from './support/publisher';
 import { logFigures, sequenceOf } from './support/tally';

@@ -23,7 +23,7 @@ import {
   type MqttTestApp,
   type TcpProxy,
 } from '../support';
-import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/faults';
+import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/checks';
 import { SequencePublisher } from './support/publisher';
 import { Tally, sequenceOf } from './support/tally';
 

@@ -29,7 +29,7 @@ import {
   type TcpProxy,
 } from '../support';
 import type { MqttClient } from 'mqtt';
-import { guardUnhandledRejections } from './support/faults';
+import { guardUnhandledRejections } from './support/checks';
 import { logFigures } from './support/tally';
 
 const BASE_S = 1;

@@ -18,7 +18,7 @@ import {
   type MqttTestApp,
 } from '../support';
 import { handlerStats } from './support/stats';
-import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/faults';
+import { expectNothingLost, guardUnhandledRejections, waitForAll } from './support/checks';
 import { ProbeLog, startProbe } from './support/probe';
 import { SequencePublisher } from './support/publisher';
 import { Tally, logFigures, sequenceOf } from './support/tally';
