@@ -19,6 +19,7 @@ import { MqttService } from './mqtt.service';
 import { DEFAULT_MQTT_CONNECTION, getMqttConfigToken, getMqttServiceToken } from './mqtt.tokens';
 import { MqttEventBus } from './mqtt-event-bus';
 import { MqttRouter } from './routing/mqtt.router';
+import { loadMqttTracing } from './tracing/mqtt-tracing';
 
 const MQTT_CONNECTION_NAME = Symbol('nestjs-mqtt:connection-name');
 const MQTT_KEY_PREFIX = Symbol('nestjs-mqtt:key-prefix');
@@ -142,6 +143,7 @@ export class MqttModule {
             new MqttDispatcher({
               handlerTimeout: config.handlerTimeout,
               qos0QueueLimit: config.qos0QueueLimit,
+              tracing: config.protocolVersion === 5 ? loadMqttTracing() : undefined,
             }),
           inject: [MQTT_CONNECTION_CONFIG],
         },

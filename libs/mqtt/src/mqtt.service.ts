@@ -115,13 +115,11 @@ export class MqttService
 
   /** Counters: messages published, handled, failed and dropped, per handler. */
   stats(): MqttStats {
-    const handlers = this.dispatcher.stats();
     return {
       published: this.published,
       queuedOffline: this.connection.outbound.queuedOffline,
-      received: handlers.reduce((n, h) => n + h.handled + h.failed, 0),
-      dropped: handlers.reduce((n, h) => n + h.dropped, 0),
-      handlers,
+      ...this.dispatcher.totals(),
+      handlers: this.dispatcher.stats(this.router.allHandlers()),
     };
   }
 

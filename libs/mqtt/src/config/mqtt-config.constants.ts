@@ -17,6 +17,9 @@ export interface MqttConfigKeyInfo {
   readonly secret?: boolean;
 }
 
+/** The MQTT 5 Session Expiry Interval that means "never expires". */
+export const MQTT_SESSION_NEVER_EXPIRES = 4294967295;
+
 /** Whole-number ranges (inclusive), in the key's own unit. */
 export const MQTT_INT_RANGES = Object.freeze({
   MQTT_BROKER_PORT: [1, 65535],
@@ -25,6 +28,7 @@ export const MQTT_INT_RANGES = Object.freeze({
   MQTT_CONNECTION_TIMEOUT: [1, 3600],
   MQTT_RECONNECT_PERIOD: [0, 86400],
   MQTT_SHUTDOWN_TIMEOUT: [0, 3600],
+  MQTT_SESSION_EXPIRY: [0, 4294967295],
   MQTT_RECONNECT_MAX_PERIOD: [0, 86400],
   MQTT_OFFLINE_QUEUE_LIMIT: [0, 10_000_000],
   MQTT_QOS0_QUEUE_LIMIT: [1, 10_000_000],
@@ -209,6 +213,14 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   MQTT_CLEAN_SESSION: {
     default: true,
     description: 'Start a clean session.',
+    trimmed: true,
+  },
+  MQTT_SESSION_EXPIRY: {
+    default: undefined,
+    whenUnset:
+      '0 with MQTT_CLEAN_SESSION=true; 4294967295 (never expires) with MQTT_CLEAN_SESSION=false',
+    description:
+      'MQTT 5 Session Expiry Interval: seconds the broker keeps the session after the connection closes, 0-4294967295 (4294967295: never). Ignored on MQTT 3.x, where the broker decides.',
     trimmed: true,
   },
   MQTT_CONNECTION_TIMEOUT: {

@@ -3,6 +3,7 @@ import { MqttSubscribeError } from '../errors/mqtt-subscribe.error';
 import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttBrokerSubscription, MqttRouter } from '../routing/mqtt.router';
+import { subscribeProblem, unsubscribeProblem, type BrokerLimits } from './broker-limits';
 
 /**
  * Keeps the broker's subscriptions in step with the router's: sends SUBSCRIBE and reports each
@@ -20,6 +21,8 @@ export class SubscriptionSync {
     private readonly router: MqttRouter,
     private readonly bus: MqttEventBus,
     private readonly protocolVersion: number,
+    /** The broker's limits of the current connection (CONNACK). */
+    private readonly limits: () => BrokerLimits,
   ) {
     this.useIdentifiers = protocolVersion === 5;
   }
@@ -28,14 +31,14 @@ export class SubscriptionSync {
    * After a CONNACK: a resumed session keeps what the broker granted, so only what it lacks is
    * sent (new subscriptions, raised QoS, earlier refusals, unsubscribes made while offline).
    */
-  async resume(sessionPresent: boolean): Promise<void> {
+  async resume(sessionPresent: boolean, failOnLimits = false): Promise<void> {
     const subs = this.router
       .brokerSubscriptions()
       .filter((s) => !sessionPresent || s.granted === undefined || s.granted >= 0x80);
     const unsubscribes = sessionPresent ? [...this.offlineUnsubscribes] : [];
     this.offlineUnsubscribes.clear();
     await Promise.all([
-      this.subscribe(subs, false),
+      this.subscribe(subs, false, failOnLimits),
       unsubscribes.length > 0 ? this.client.unsubscribeAsync(unsubscribes).catch(noop) : undefined,
     ]);
   }
@@ -48,15 +51,29 @@ export class SubscriptionSync {
       for (const filter of filters) this.offlineUnsubscribes.add(filter);
       return;
     }
+    const problem = unsubscribeProblem(this.limits(), filters, this.protocolVersion);
+    if (problem) throw new MqttSubscribeError(problem);
     await this.client.unsubscribeAsync(filters);
   }
 
   /**
    * Sends SUBSCRIBE for `subs` and reports each SUBACK code: granted, downgraded or refused.
-   * `strict` (runtime subscribe) turns a refusal or failure into a rejection.
+   * `strict` (runtime subscribe) turns a refusal or failure into a rejection. What the broker's
+   * limits forbid (wildcards, shared subscriptions, packet size) is never sent: it is logged, and
+   * rejected when `failOnLimits` (runtime subscribe, and the bootstrap).
    */
-  async subscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
+  async subscribe(
+    subs: MqttBrokerSubscription[],
+    strict: boolean,
+    failOnLimits = strict,
+  ): Promise<void> {
     if (subs.length === 0) return;
+    const refused = this.limitProblems(subs);
+    if (refused.length > 0) {
+      for (const text of refused) this.bus.log('error', text);
+      if (failOnLimits) throw new MqttSubscribeError(refused.join(' '));
+      return;
+    }
     const problems: string[] = [];
     await Promise.all(
       this.batches(subs).map(async (batch) => {
@@ -65,6 +82,21 @@ export class SubscriptionSync {
       }),
     );
     if (strict && problems.length > 0) throw new MqttSubscribeError(problems.join(' '));
+  }
+
+  /** The texts of what the broker's limits forbid in these subscriptions, packet by packet. */
+  private limitProblems(subs: MqttBrokerSubscription[]): string[] {
+    const problems: string[] = [];
+    for (const batch of this.batches(subs)) {
+      const problem = subscribeProblem(
+        this.limits(),
+        batch.map((s) => ({ topic: s.filter, qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh })),
+        this.protocolVersion,
+        this.useIdentifiers ? batch[0].id : undefined,
+      );
+      if (problem) problems.push(problem);
+    }
+    return problems;
   }
 
   /**
@@ -115,6 +147,7 @@ export class SubscriptionSync {
       this.bus.log('error', text);
       problems.push(text);
     } else if (code < sub.qos) {
+      // Also where the QoS asked exceeds the broker's Maximum QoS: a warning, not an error.
       this.bus.log('warn', messages.SUBSCRIBE_DOWNGRADED(sub.filter, sub.qos, code));
     }
   }

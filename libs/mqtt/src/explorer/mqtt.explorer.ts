@@ -17,6 +17,7 @@ import {
   MQTT_SUBSCRIBE_METADATA,
 } from '../mqtt.constants';
 import * as messages from '../mqtt.messages';
+import { describeError } from '../utils/describe-error';
 import { getMqttServiceToken } from '../mqtt.tokens';
 import { MqttEventBus } from '../mqtt-event-bus';
 import { MqttRouter } from '../routing/mqtt.router';
@@ -219,9 +220,6 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
 
   private listenerFailed(name: string, type: string, error: unknown): void {
     // Not through the 'log' event, so a failing @OnMqttLog listener cannot loop.
-    this.bus.logQuietly(
-      'error',
-      messages.LISTENER_FAILED(name, type, error instanceof Error ? error.message : String(error)),
-    );
+    this.bus.logQuietly('error', messages.LISTENER_FAILED(name, type, describeError(error)));
   }
 }

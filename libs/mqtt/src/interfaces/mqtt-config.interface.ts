@@ -46,6 +46,12 @@ export interface MqttConfigInput {
   MQTT_PROTOCOL_VERSION?: string | number;
   /** Start a clean session. @default true */
   MQTT_CLEAN_SESSION?: boolean | string;
+  /**
+   * MQTT 5 Session Expiry Interval: seconds the broker keeps the session after the connection
+   * closes, 0-4294967295 (4294967295: never expires). Ignored on MQTT 3.x.
+   * @default 0 with MQTT_CLEAN_SESSION=true, 4294967295 with MQTT_CLEAN_SESSION=false
+   */
+  MQTT_SESSION_EXPIRY?: number | string;
   /** Seconds to wait for the broker's CONNACK. @default 5 */
   MQTT_CONNECTION_TIMEOUT?: number | string;
   /** Seconds between reconnect attempts; 0 turns reconnecting off. @default 1 */
@@ -103,6 +109,8 @@ export interface MqttConfig {
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   protocolVersion: 3 | 4 | 5;
   cleanSession: boolean;
+  /** MQTT 5 Session Expiry Interval in seconds (4294967295: never); sent when above 0. */
+  sessionExpiry: number;
   /** Milliseconds. */
   connectionTimeout: number;
   /** Milliseconds; 0 means no reconnect. */
