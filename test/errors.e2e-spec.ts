@@ -143,7 +143,13 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
   });
 
   it('an async rejection logs ONE line and goes to the dead-letter topic as a JSON envelope with the exact bytes', async () => {
-    const payload = Buffer.concat([Buffer.from('fail:'), Buffer.from([0, 1, 0xfe, 0xff, 0x80])]);
+    // Control bytes and multi-byte characters, still valid UTF-8 (the handler reads a string;
+    // invalid UTF-8 is refused before it, see test/faults/bad-input).
+    const payload = Buffer.concat([
+      Buffer.from('fail:'),
+      Buffer.from([0, 1, 0x7f]),
+      Buffer.from('é€'),
+    ]);
     // deliver() resolves once the app acknowledged: every handler of the message settled.
     await kit.deliver('err/async', payload, { qos: 1 });
     await kit.deliver('err/async', 'ok later', { qos: 1 });

@@ -4,13 +4,13 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { MqttPayloadError } from '../errors/mqtt-payload.error';
 import type { MqttValidationOptions } from '../interfaces/mqtt-module-options.interface';
 import * as messages from '../mqtt.messages';
-import { decodePayload } from '../utils/payload.utils';
+import { decodePayload, utf8Text } from '../utils/payload.utils';
 
 /** Turns the bytes of a message into what the handler's `@Payload()` parameter asks for. */
 export type PayloadDecoder = (payload: Buffer) => unknown;
 
 const asIs: PayloadDecoder = (p) => p;
-const asText: PayloadDecoder = (p) => p.toString('utf8');
+const asText: PayloadDecoder = (p) => utf8Text(p, 'a string');
 
 /**
  * Picks the decoding from the `@Payload()` parameter's declared type: Buffer and string as they
@@ -59,9 +59,10 @@ export function payloadDecoder(
 function parseObject(payload: Buffer, cls: Type<object>, guard: boolean): object {
   let json: unknown;
   try {
-    const text = payload.toString('utf8');
+    const text = utf8Text(payload, `JSON for ${cls.name}`);
     json = JSON.parse(text, guard && UNSAFE_KEY.test(text) ? withoutUnsafeKeys : undefined);
-  } catch {
+  } catch (error) {
+    if (error instanceof MqttPayloadError) throw error;
     throw new MqttPayloadError(messages.PAYLOAD_NOT_JSON(cls.name));
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
