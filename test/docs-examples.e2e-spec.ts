@@ -13,8 +13,8 @@ import { rmSync, writeFileSync } from 'node:fs';
 import { startMqttTestBroker, type MqttTestBroker } from 'nestjs-mqtt/testing';
 import { freePort, spawnTypeScript, terminate, trackChild, waitForExit } from './support';
 
-/** The documents checked; the README is added by the lead once its examples are complete. */
-const DOCS = ['docs/testing.md', 'docs/health.md', 'libs/mqtt/README.md'];
+/** The documents checked. */
+const DOCS = ['README.md', 'docs/testing.md', 'docs/health.md', 'libs/mqtt/README.md'];
 /** What a long-running example prints once it is up: an HTTP app, or an MQTT connection. */
 const STARTED = /Nest application successfully started|Connected to mqtts?:\/\//;
 
@@ -82,10 +82,12 @@ describe.each(DOCS)('examples of %s', (doc) => {
 
   describe('running', () => {
     let broker: MqttTestBroker;
+    /** A second broker, for the examples with two connections (`MQTT2_*` keys). */
+    let second: MqttTestBroker;
     beforeAll(async () => {
-      broker = await startMqttTestBroker();
+      [broker, second] = await Promise.all([startMqttTestBroker(), startMqttTestBroker()]);
     });
-    afterAll(() => broker?.stop());
+    afterAll(() => Promise.all([broker?.stop(), second?.stop()]));
 
     for (const block of blocks.filter((b) => b.kind === 'test')) {
       it(`${block.name} (line ${block.line}) passes under Jest`, async () => {
@@ -112,6 +114,8 @@ describe.each(DOCS)('examples of %s', (doc) => {
             ...process.env,
             MQTT_BROKER_URL: broker.host,
             MQTT_BROKER_PORT: String(broker.port),
+            MQTT2_BROKER_URL: second.host,
+            MQTT2_BROKER_PORT: String(second.port),
             PORT: String(await freePort()),
           },
         });
