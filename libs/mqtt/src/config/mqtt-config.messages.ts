@@ -150,7 +150,7 @@ export const urlPathConflict = (path: string, wsPath: string) =>
 
 /** `MQTT_PASSWORD` without `MQTT_USERNAME` on MQTT 3.x. */
 export const passwordWithoutUsername = () =>
-  'MQTT_PASSWORD is set but MQTT_USERNAME is not: MQTT 3.x cannot send a password without a user name (Flask-MQTT silently drops it). Set MQTT_USERNAME, or use MQTT_PROTOCOL_VERSION=MQTTv5.';
+  'MQTT_PASSWORD is set but MQTT_USERNAME is not: MQTT 3.x cannot send a password without a user name. Set MQTT_USERNAME, or use MQTT_PROTOCOL_VERSION=MQTTv5.';
 
 /** A client key without its certificate. */
 export const keyWithoutCert = () =>
@@ -188,7 +188,7 @@ export const unknownKey = (key: string, suggestion?: string) =>
 
 /** A key Flask-MQTT removed. */
 export const removedKey = (key: string, replacement: string) =>
-  `${key} was removed from Flask-MQTT long ago and is ignored: use ${replacement} (seconds between reconnect attempts) instead.`;
+  `${key} is not a key of this module (Flask-MQTT removed it long ago) and is ignored: use ${replacement} (seconds before a reconnect attempt) instead.`;
 
 /** TLS keys while TLS is off. */
 export const tlsKeysIgnored = (keys: readonly string[]) =>

@@ -907,7 +907,7 @@ describe('parseMqttConfig', () => {
           {
             key: 'MQTT_PASSWORD',
             message:
-              'MQTT_PASSWORD is set but MQTT_USERNAME is not: MQTT 3.x cannot send a password without a user name (Flask-MQTT silently drops it). Set MQTT_USERNAME, or use MQTT_PROTOCOL_VERSION=MQTTv5.',
+              'MQTT_PASSWORD is set but MQTT_USERNAME is not: MQTT 3.x cannot send a password without a user name. Set MQTT_USERNAME, or use MQTT_PROTOCOL_VERSION=MQTTv5.',
           },
         ]);
       },
@@ -1185,7 +1185,7 @@ describe('parseMqttConfig', () => {
 
     it('has a message of its own for MQTT_REFRESH_TIME', () => {
       expect(parse({ MQTT_REFRESH_TIME: '1.0' }).warnings).toEqual([
-        'MQTT_REFRESH_TIME was removed from Flask-MQTT long ago and is ignored: use MQTT_RECONNECT_PERIOD (seconds between reconnect attempts) instead.',
+        'MQTT_REFRESH_TIME is not a key of this module (Flask-MQTT removed it long ago) and is ignored: use MQTT_RECONNECT_PERIOD (seconds before a reconnect attempt) instead.',
       ]);
     });
 

@@ -17,11 +17,11 @@ export function OnMqttEvent(type: MqttEventType): MethodDecorator {
   };
 }
 
-/** Flask-MQTT's `on_connect`: after every CONNACK (first connection and reconnects). */
+/** After every CONNACK: the first connection and each reconnect (Flask-MQTT's `on_connect`). */
 export const OnMqttConnect = (): MethodDecorator => OnMqttEvent('connect');
-/** Flask-MQTT's `on_disconnect`: when the connection to the broker is lost. */
+/** When the connection to the broker is lost (Flask-MQTT's `on_disconnect`). */
 export const OnMqttDisconnect = (): MethodDecorator => OnMqttEvent('offline');
-/** Flask-MQTT's `on_subscribe`: after each SUBACK, with the QoS asked for and granted. */
+/** After each SUBACK, with the QoS asked for and granted (Flask-MQTT's `on_subscribe`). */
 export const OnMqttSubscribe = (): MethodDecorator => OnMqttEvent('subscribe');
-/** Flask-MQTT's `on_log`: every line the module logs, with its level. */
+/** Every line the module logs, with its level (Flask-MQTT's `on_log`). */
 export const OnMqttLog = (): MethodDecorator => OnMqttEvent('log');

@@ -1,7 +1,7 @@
 /**
  * The MQTT_* keys, as an app gives them: from the environment (strings) or in
  * `forRoot()` options (strings or native values). Every key is optional; the
- * defaults are those of Flask-MQTT unless the README says otherwise.
+ * defaults are documented on each key (and in the README's table).
  */
 export interface MqttConfigInput {
   /** Client id the broker sees. Empty or unset: a random id is generated. */
