@@ -18,6 +18,13 @@ import {
 } from 'mqtt';
 import { BehaviorSubject, Subject, type Observable } from 'rxjs';
 import { toMqttConnectOptions } from './config/mqtt-client-options';
+import {
+  currentBroker,
+  MQTT5_REFUSED,
+  QOS_ABOVE_MAX,
+  SUBSCRIBE_QOS_CAPPED,
+} from './connection/broker-support';
+import { probeSharedSubscriptions, sharedGroups } from './connection/shared-probe';
 import { MQTT_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
 import * as messages from './mqtt.messages';
 import { MqttConnectionError } from './errors/mqtt-connection.error';
@@ -213,6 +220,9 @@ export class MqttService
     this.setState('connecting');
     try {
       await this.firstConnection(() => this.mqttClient.connect());
+      if (this.config.probeShared) {
+        await probeSharedSubscriptions(this.mqttClient, sharedGroups(this.topics));
+      }
     } catch (error) {
       if (this.config.connectInBackground) {
         this.log('warn', messages.CONNECT_IN_BACKGROUND(this.url, (error as Error).message));
@@ -268,6 +278,9 @@ export class MqttService
     const qos = options.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) {
       return Promise.reject(new MqttPublishError(messages.INVALID_QOS(qos)));
+    }
+    if (qos > this.config.maxQos) {
+      return Promise.reject(new MqttPublishError(QOS_ABOVE_MAX(topic, qos, this.config.maxQos)));
     }
     if (!this.mqttClient.connected) {
       if (this.stateSubject.value === 'closed' || (this.closing && this.everConnected)) {
@@ -618,6 +631,11 @@ export class MqttService
    */
   private async sendSubscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
     if (subs.length === 0) return;
+    const max = this.config.maxQos;
+    const qosOf = (s: MqttBrokerSubscription) => Math.min(s.qos, max) as MqttQos;
+    for (const s of subs) {
+      if (s.qos > max) this.log('warn', SUBSCRIBE_QOS_CAPPED(s.filter, s.qos, max));
+    }
     // MQTT 5 carries one subscription identifier per SUBSCRIBE packet, so one packet each: the
     // identifier tells which subscription each copy of a message came through.
     const batches =
@@ -626,7 +644,7 @@ export class MqttService
             subs: [s],
             send: () =>
               this.mqttClient.subscribeAsync(
-                { [s.filter]: { qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh } },
+                { [s.filter]: { qos: qosOf(s), nl: s.nl, rap: s.rap, rh: s.rh } },
                 { properties: { subscriptionIdentifier: s.id } },
               ),
           }))
@@ -635,7 +653,7 @@ export class MqttService
               subs,
               send: () =>
                 this.mqttClient.subscribeAsync(
-                  Object.fromEntries(subs.map((s) => [s.filter, { qos: s.qos }])),
+                  Object.fromEntries(subs.map((s) => [s.filter, { qos: qosOf(s) }])),
                 ),
             },
           ];
@@ -676,7 +694,7 @@ export class MqttService
             );
             this.log('error', text);
             problems.push(text);
-          } else if (code < sub.qos) {
+          } else if (code < qosOf(sub)) {
             this.log('warn', messages.SUBSCRIBE_DOWNGRADED(sub.filter, sub.qos, code));
           }
         });
@@ -722,7 +740,14 @@ export class MqttService
       // after the handshake just closes the stream. Report that error instead of waiting.
       const onClose = () => {
         if (this.lastStreamError) onError(this.lastStreamError);
+        // Closed without CONNACK and without a socket error, well before MQTT.js's own connect
+        // timeout: a broker that does not speak MQTT 5 (NATS, RabbitMQ 3.x) does just that.
+        else if (this.config.protocolVersion === 5 && Date.now() - startedAt < timeoutMs - 100) {
+          cleanup();
+          reject(new MqttConnectionError(MQTT5_REFUSED(currentBroker(this.mqttClient))));
+        }
       };
+      const startedAt = Date.now();
       const timer = setTimeout(() => {
         cleanup();
         if (connected) {
@@ -755,6 +780,8 @@ export class MqttService
     if (typeof build !== 'function') return;
     client.streamBuilder = (c) => {
       this.lastStreamError = undefined;
+      // MQTT.js keeps the TLS server name of the first broker of a list: let it name each one.
+      if (this.config.brokers.length > 1) delete (c.options as { servername?: string }).servername;
       const stream = build(c);
       stream.on('error', (error: Error & { code?: string }) => {
         this.lastStreamError = error;
@@ -795,9 +822,14 @@ export class MqttService
       stream?.setNoDelay?.(true);
       this.everConnected = true;
       this.reconnectAttempts = 0;
-      this.log('log', messages.CONNECTED(this.url, connack.sessionPresent));
+      // With a broker list, MQTT.js sets options.host/port to the broker of each attempt.
+      const broker = currentBroker(client);
+      this.log(
+        'log',
+        messages.CONNECTED(`${this.config.protocol}://${broker}`, connack.sessionPresent),
+      );
       this.setState('connected');
-      this.eventSubject.next({ type: 'connect', sessionPresent: connack.sessionPresent });
+      this.eventSubject.next({ type: 'connect', sessionPresent: connack.sessionPresent, broker });
       // A resumed session keeps what the broker granted; send only what it lacks: new
       // subscriptions, raised QoS, earlier refusals, and unsubscribes made while offline.
       const subs = this.router

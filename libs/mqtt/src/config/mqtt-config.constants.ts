@@ -25,6 +25,7 @@ export const MQTT_INT_RANGES = Object.freeze({
   MQTT_CONNECTION_TIMEOUT: [1, 3600],
   MQTT_RECONNECT_PERIOD: [0, 86400],
   MQTT_SHUTDOWN_TIMEOUT: [0, 3600],
+  MQTT_MAX_QOS: [0, 2],
 } as const satisfies Partial<Record<MqttConfigKey, readonly [number, number]>>);
 
 /** Accepted values of `MQTT_TRANSPORT` (case-insensitive). */
@@ -93,7 +94,7 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   MQTT_BROKER_URL: {
     default: 'localhost',
     description:
-      'Host name, IPv4 or [IPv6] address, or a URL mqtt://, mqtts://, ws:// or wss:// (the scheme sets transport, TLS, port and websocket path).',
+      'Host name, IPv4 or [IPv6] address, or a URL mqtt://, mqtts://, ws:// or wss:// (the scheme sets transport, TLS, port and websocket path); or a comma-separated list of them (entries may be `host:port`) to fail over between.',
     trimmed: true,
   },
   MQTT_BROKER_PORT: {
@@ -238,6 +239,18 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   MQTT_SHUTDOWN_TIMEOUT: {
     default: 10,
     description: 'Seconds `app.close()` waits for in-flight handlers, 0-3600.',
+    trimmed: true,
+  },
+  MQTT_MAX_QOS: {
+    default: 2,
+    description:
+      'Highest QoS the broker supports (NATS: 1): a publish above it is refused with an error, a subscription above it asks for this QoS.',
+    trimmed: true,
+  },
+  MQTT_PROBE_SHARED: {
+    default: false,
+    description:
+      'At bootstrap, check that `$share/...` subscriptions deliver (publish a probe message through one); fail the bootstrap if the broker does not (MQTT 3.1.1 brokers cannot say so).',
     trimmed: true,
   },
 } as const satisfies Record<MqttConfigKey, MqttConfigKeyInfo>);

@@ -135,4 +135,12 @@ export class MqttConfigDto implements MqttConfigInput {
   /** Seconds to wait for in-flight handlers on shutdown, 0-3600. @default 10 */
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_SHUTDOWN_TIMEOUT)
   MQTT_SHUTDOWN_TIMEOUT?: number | string;
+
+  /** Highest QoS the broker supports, 0-2. @default 2 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_MAX_QOS)
+  MQTT_MAX_QOS?: number | string;
+
+  /** Check at bootstrap that shared subscriptions deliver. @default false */
+  @IsEnvBoolean()
+  MQTT_PROBE_SHARED?: boolean | string;
 }

@@ -39,6 +39,7 @@ describe('parseMqttConfig', () => {
         protocol: 'mqtt',
         host: 'localhost',
         port: 1883,
+        brokers: [{ protocol: 'mqtt', host: 'localhost', port: 1883 }],
         wsPath: '/mqtt',
         keepalive: 60,
         tls: { enabled: false, certReqs: 'CERT_REQUIRED', insecure: false },
@@ -48,6 +49,8 @@ describe('parseMqttConfig', () => {
         reconnectPeriod: 1000,
         connectInBackground: false,
         shutdownTimeout: 10000,
+        maxQos: 2,
+        probeShared: false,
       } satisfies MqttConfig);
       expect(warnings).toEqual([]);
     });

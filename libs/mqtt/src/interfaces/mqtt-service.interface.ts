@@ -10,7 +10,7 @@ export type MqttConnectionState =
 
 /** What `MqttService.events$` reports. */
 export type MqttEvent =
-  | { type: 'connect'; sessionPresent: boolean }
+  | { type: 'connect'; sessionPresent: boolean; /** `host:port` connected to. */ broker: string }
   | { type: 'reconnect'; attempt: number }
   | { type: 'offline' }
   | { type: 'close' }

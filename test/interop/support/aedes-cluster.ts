@@ -1,0 +1,71 @@
+/**
+ * Two or three aedes nodes sharing the machine's Redis (127.0.0.1:6379), each a child process
+ * running aedes-node.ts, with a key prefix unique to the run (never flushed: the keys are left
+ * to expire with Redis's own eviction, and are few).
+ */
+import { createConnection } from 'node:net';
+
+import { spawnTypeScript } from '../../support/processes';
+import { uid } from '../../support/ids';
+import { brokerNode, waitForMqtt, type BrokerNode } from './broker-node';
+
+/** A running aedes cluster. */
+export interface AedesCluster {
+  readonly nodes: readonly BrokerNode[];
+  /** The Redis key prefix of this run. */
+  readonly prefix: string;
+  stop(): Promise<void>;
+}
+
+/** True when Redis answers on 127.0.0.1:`port`. */
+export function redisAvailable(port = 6379): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    socket.setTimeout(1000);
+    socket.once('connect', () => {
+      socket.end('PING\r\n');
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+    socket.once('timeout', () => {
+      socket.destroy();
+      resolve(false);
+    });
+  });
+}
+
+/** Starts `count` (default 2) aedes nodes and resolves once each answers MQTT CONNECTs. */
+export async function startAedesCluster(count = 2): Promise<AedesCluster> {
+  const prefix = `${uid('nestjs-mqtt-interop')}:`;
+  const nodes: BrokerNode[] = [];
+  const stop = async () => {
+    await Promise.all(nodes.map((n) => n.stop()));
+  };
+  try {
+    for (let i = 0; i < count; i++) {
+      const name = `aedes-${i + 1}`;
+      const child = spawnTypeScript('test/interop/support/aedes-node.ts', {
+        env: { ...process.env, AEDES_NODE_ID: name, AEDES_REDIS_PREFIX: prefix },
+      });
+      const port = await new Promise<number>((resolve, reject) => {
+        let buffer = '';
+        const onData = (chunk: Buffer) => {
+          buffer += chunk.toString();
+          const match = /"event":"ready".*"port":(\d+)/.exec(buffer);
+          if (match) {
+            child.stdout?.off('data', onData);
+            resolve(Number(match[1]));
+          }
+        };
+        child.stdout?.on('data', onData);
+        child.once('exit', (code) => reject(new Error(`${name} exited (${code}) before ready`)));
+      });
+      nodes.push(brokerNode(name, port, child));
+    }
+    await Promise.all(nodes.map((n) => waitForMqtt(n, 10_000)));
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { nodes, prefix, stop };
+}

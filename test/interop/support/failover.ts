@@ -1,0 +1,124 @@
+/**
+ * The failover scenario of every cluster: an app (the module, or a plain MQTT.js client for
+ * comparison) with a persistent session on node A and the list of every node; a publisher on
+ * node B sends numbered QoS 1 messages; node A is SIGKILLed mid-stream; the app fails over; the
+ * numbers that came out are counted.
+ */
+import { connectAsync } from 'mqtt';
+
+import { closeApp, startMqttApp } from '../../support/app';
+import { closeClient, connectClient } from '../../support/clients';
+import { randomClientId, uid } from '../../support/ids';
+import { delay } from '../../support/wait';
+import type { BrokerNode } from './broker-node';
+import { publishSequence, sequenceHandler, SequenceSink, type Tally } from './counting';
+
+/** Options of {@link runFailover}. */
+export interface FailoverOptions {
+  /** The app's broker list, in order: the first is node A, the one killed. */
+  readonly nodes: readonly BrokerNode[];
+  /** Node B, where the publisher is. */
+  readonly publishTo: BrokerNode;
+  readonly messages: number;
+  /** Node A is killed once this many numbers arrived. */
+  readonly killAfter: number;
+  /** Counting stops when no new number arrived for this long (ms) after the last publish. */
+  readonly quietMs: number;
+  /** The module (default), or a plain MQTT.js client with the same `servers` rotation. */
+  readonly client?: 'module' | 'mqtt.js';
+  /** Kills node A; SIGKILL by default. */
+  readonly kill?: () => Promise<void>;
+  /** Unacknowledged publishes at a time; 20 by default. */
+  readonly window?: number;
+  /** The app's client id; random by default. */
+  readonly clientId?: string;
+  /** The topic; random by default. */
+  readonly topic?: string;
+}
+
+/** What {@link runFailover} measured. */
+export interface FailoverResult extends Tally {
+  /** The port the app was connected to at the end. */
+  readonly portAfter: number | undefined;
+  /** Milliseconds from the kill until the app was connected again. */
+  readonly reconnectMs: number;
+  /** The port of each (re)connect after the first. */
+  readonly connects: readonly number[];
+}
+
+/** Runs the scenario; never throws for a loss: the figures are the result. */
+export async function runFailover(options: FailoverOptions): Promise<FailoverResult> {
+  const { nodes, publishTo, messages } = options;
+  const [nodeA] = nodes;
+  const topic = options.topic ?? `interop/${uid('seq')}`;
+  const clientId = options.clientId ?? randomClientId('failover');
+  const sink = new SequenceSink();
+  const list = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+
+  let connected: () => boolean;
+  let port: () => number | undefined;
+  let close: () => Promise<void>;
+  const connects: number[] = [];
+  if ((options.client ?? 'module') === 'module') {
+    const app = await startMqttApp({
+      options: {
+        MQTT_BROKER_URL: list,
+        MQTT_CLIENT_ID: clientId,
+        MQTT_CLEAN_SESSION: false,
+        MQTT_KEEPALIVE: 5,
+        MQTT_RECONNECT_PERIOD: 1,
+      },
+      providers: [sequenceHandler(topic, sink)],
+    });
+    app.mqtt.events$.subscribe((e) => {
+      if (e.type === 'connect') connects.push(app.mqtt.client.options.port ?? 0);
+    });
+    connected = () => app.mqtt.connected;
+    port = () => app.mqtt.client.options.port;
+    close = () => closeApp(app.app);
+  } else {
+    const client = await connectAsync(`mqtt://127.0.0.1:${nodeA.port}`, {
+      clientId,
+      clean: false,
+      keepalive: 5,
+      reconnectPeriod: 1000,
+      servers: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+    });
+    client.on('message', (_topic, payload) => sink.record(payload));
+    client.on('connect', () => connects.push(client.options.port ?? 0));
+    await client.subscribeAsync(topic, { qos: 1 });
+    connected = () => client.connected;
+    port = () => client.options.port;
+    close = () => closeClient(client);
+  }
+
+  const publisher = await connectClient(publishTo.url, { keepalive: 5 });
+  let killedAt = 0;
+  let reconnectMs = -1;
+  let killing: Promise<void> | undefined;
+  const kill = options.kill ?? (() => nodeA.kill());
+  try {
+    await publishSequence(publisher, topic, messages, options.window ?? 20, () => {
+      if (!killing && sink.distinct >= options.killAfter) {
+        killedAt = Date.now();
+        killing = kill();
+      }
+    });
+    await killing;
+    let last = sink.distinct;
+    let lastChange = Date.now();
+    while (sink.distinct < messages && Date.now() - lastChange < options.quietMs) {
+      await delay(100);
+      if (reconnectMs < 0 && killedAt && connected()) reconnectMs = Date.now() - killedAt;
+      if (sink.distinct !== last) {
+        last = sink.distinct;
+        lastChange = Date.now();
+      }
+    }
+    if (reconnectMs < 0 && killedAt && connected()) reconnectMs = Date.now() - killedAt;
+    return { ...sink.tally(messages), portAfter: port(), reconnectMs, connects };
+  } finally {
+    await closeClient(publisher);
+    await close();
+  }
+}
