@@ -45,7 +45,13 @@ export async function startAedesCluster(count = 2): Promise<AedesCluster> {
     for (let i = 0; i < count; i++) {
       const name = `aedes-${i + 1}`;
       const child = spawnTypeScript('test/interop/support/aedes-node.ts', {
-        env: { ...process.env, AEDES_NODE_ID: name, AEDES_REDIS_PREFIX: prefix },
+        env: {
+          ...process.env,
+          AEDES_NODE_ID: name,
+          AEDES_REDIS_PREFIX: prefix,
+          AEDES_TRACE: '1',
+          AEDES_MAX_SESSION_DELIVERY: process.env.AEDES_MAX_SESSION_DELIVERY ?? '1000',
+        },
       });
       const port = await new Promise<number>((resolve, reject) => {
         let buffer = '';

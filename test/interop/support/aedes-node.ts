@@ -2,7 +2,8 @@
  * One aedes node of a cluster, run as its own process (so a test can SIGKILL it): messages go
  * between nodes through Redis pub/sub (`mqemitter-redis`), sessions, subscriptions, retained and
  * queued messages live in Redis (`aedes-persistence-redis`) under a per-run key prefix.
- * Environment: AEDES_NODE_ID, AEDES_REDIS_PREFIX, AEDES_REDIS_PORT (default 6379).
+ * Environment: AEDES_NODE_ID, AEDES_REDIS_PREFIX, AEDES_REDIS_PORT (default 6379),
+ * AEDES_MAX_SESSION_DELIVERY (queued messages sent on a CONNECT; aedes-persistence-redis: 1000).
  * Prints `{"event":"ready","port":N}` on stdout once it listens on a free 127.0.0.1 port.
  */
 import { createServer, type AddressInfo } from 'node:net';
@@ -21,7 +22,11 @@ const prefix = process.env.AEDES_REDIS_PREFIX ?? `aedes-${process.pid}:`;
 const broker = new Aedes({
   id,
   mq: mqemitterRedis({ ...redis }),
-  persistence: redisPersistence({ ...redis, keyPrefix: prefix }),
+  persistence: redisPersistence({
+    ...redis,
+    keyPrefix: prefix,
+    maxSessionDelivery: Number(process.env.AEDES_MAX_SESSION_DELIVERY ?? 1000),
+  }),
 });
 broker.on('clientError', () => undefined);
 broker.on('connectionError', () => undefined);

@@ -31,7 +31,7 @@ export interface BrokerNode {
 export function brokerNode(name: string, port: number, child: ChildProcess): BrokerNode {
   let output = '';
   const collect = (chunk: Buffer | string) => {
-    output = (output + chunk.toString()).slice(-16 * 1024);
+    output = (output + chunk.toString()).slice(-256 * 1024);
   };
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);

@@ -86,6 +86,11 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     });
     client.on('message', (_topic, payload) => sink.record(payload));
     client.on('connect', () => connects.push(client.options.port ?? 0));
+    const raw: number[] = [];
+    (globalThis as { rawSeen?: number[] }).rawSeen = raw;
+    client.on('packetreceive', (p) => {
+      if (p.cmd === 'publish') raw.push(Number(p.payload.toString()));
+    });
     await client.subscribeAsync(topic, { qos: 1 });
     connected = () => client.connected;
     port = () => client.options.port;
@@ -116,6 +121,13 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       }
     }
     if (reconnectMs < 0 && killedAt && connected()) reconnectMs = Date.now() - killedAt;
+    if (process.env.EXPLORE_KICK) {
+      const before = sink.distinct;
+      for (let i = 0; i < 5; i++)
+        await publisher.publishAsync(topic, String(100000 + i), { qos: 1 });
+      await delay(3000);
+      console.log('KICK', before, '->', sink.distinct);
+    }
     return { ...sink.tally(messages), portAfter: port(), reconnectMs, connects };
   } finally {
     await closeClient(publisher);
