@@ -12,6 +12,3 @@ export const MQTT_LOGGER_CONTEXT = 'MqttModule';
 
 /** Context type reported by `ExecutionContext.getType()` inside MQTT handlers. */
 export const MQTT_CONTEXT_TYPE = 'mqtt';
-
-/** Default number of messages that may wait for their handlers before the client stops reading. */
-export const DEFAULT_MAX_QUEUED_MESSAGES = 1000;

@@ -1,10 +1,16 @@
 import type { MqttConfigInput } from '../interfaces/mqtt-config.interface';
-import { MQTT_INT_RANGES, MQTT_MAX_STRING_BYTES, MQTT_TRANSPORTS } from './mqtt-config.constants';
+import {
+  MQTT_INT_RANGES,
+  MQTT_MAX_STRING_BYTES,
+  MQTT_SECONDS_RANGES,
+  MQTT_TRANSPORTS,
+} from './mqtt-config.constants';
 import {
   IsBrokerUrl,
   IsCertReqs,
   IsEnvBoolean,
   IsEnvInt,
+  IsEnvSeconds,
   IsEnvString,
   IsOneOf,
   IsProtocolVersion,
@@ -116,6 +122,10 @@ export class MqttConfigDto implements MqttConfigInput {
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_RECONNECT_PERIOD)
   MQTT_RECONNECT_PERIOD?: number | string;
 
+  /** Longest wait between reconnect attempts, seconds, 0-86400. @default 30 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_RECONNECT_MAX_PERIOD)
+  MQTT_RECONNECT_MAX_PERIOD?: number | string;
+
   /** Websocket path. @default '/mqtt' */
   @IsWsPath()
   MQTT_WS_PATH?: string;
@@ -136,6 +146,21 @@ export class MqttConfigDto implements MqttConfigInput {
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_SHUTDOWN_TIMEOUT)
   MQTT_SHUTDOWN_TIMEOUT?: number | string;
 
+  /** Seconds a handler call may take, fractions allowed, 0: no limit. @default 30 */
+  @IsEnvSeconds(...MQTT_SECONDS_RANGES.MQTT_HANDLER_TIMEOUT)
+  MQTT_HANDLER_TIMEOUT?: number | string;
+
+  /** QoS 0 messages that may wait per busy handler. @default 1000 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_QOS0_QUEUE_LIMIT)
+  MQTT_QOS0_QUEUE_LIMIT?: number | string;
+
+  /** Publishes that may wait while offline. @default 1000 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_OFFLINE_QUEUE_LIMIT)
+  MQTT_OFFLINE_QUEUE_LIMIT?: number | string;
+
+  /** Seconds `publish()` waits for the broker, fractions allowed, 0: no limit. @default 0 */
+  @IsEnvSeconds(...MQTT_SECONDS_RANGES.MQTT_PUBLISH_TIMEOUT)
+  MQTT_PUBLISH_TIMEOUT?: number | string;
   /** Highest QoS the broker supports, 0-2. @default 2 */
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_MAX_QOS)
   MQTT_MAX_QOS?: number | string;

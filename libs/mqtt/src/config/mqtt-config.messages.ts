@@ -44,6 +44,10 @@ function orList(values: readonly string[]): string {
 export const notWholeNumber = (key: string, min: number, max: number, value: unknown) =>
   `${key} must be a whole number from ${min} to ${max}, got ${describeValue(value)}.`;
 
+/** A number of seconds outside its range, or not a number. */
+export const notSeconds = (key: string, min: number, max: number, value: unknown) =>
+  `${key} must be a number of seconds from ${min} to ${max} (fractions allowed, e.g. 0.5), got ${describeValue(value)}.`;
+
 /** A boolean key with another value. */
 export const notBoolean = (key: string, value: unknown) =>
   `${key} must be true or false (1/0 and yes/no are accepted too), got ${describeValue(value)}.`;

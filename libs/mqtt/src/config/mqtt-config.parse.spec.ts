@@ -49,6 +49,11 @@ describe('parseMqttConfig', () => {
         reconnectPeriod: 1000,
         connectInBackground: false,
         shutdownTimeout: 10000,
+        reconnectMaxPeriod: 30000,
+        handlerTimeout: 30000,
+        qos0QueueLimit: 1000,
+        offlineQueueLimit: 1000,
+        publishTimeout: 0,
         maxQos: 2,
         probeShared: false,
       } satisfies MqttConfig);

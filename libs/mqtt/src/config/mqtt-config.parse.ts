@@ -346,6 +346,11 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
     sharedGroup: get<string>('MQTT_SHARED_GROUP'),
     deadLetterTopic: get<string>('MQTT_DEAD_LETTER_TOPIC'),
     shutdownTimeout: valueOf<number>('MQTT_SHUTDOWN_TIMEOUT') * 1000,
+    reconnectMaxPeriod: valueOf<number>('MQTT_RECONNECT_MAX_PERIOD') * 1000,
+    handlerTimeout: Math.round(valueOf<number>('MQTT_HANDLER_TIMEOUT') * 1000),
+    qos0QueueLimit: valueOf<number>('MQTT_QOS0_QUEUE_LIMIT'),
+    offlineQueueLimit: valueOf<number>('MQTT_OFFLINE_QUEUE_LIMIT'),
+    publishTimeout: Math.round(valueOf<number>('MQTT_PUBLISH_TIMEOUT') * 1000),
     maxQos: valueOf<0 | 1 | 2>('MQTT_MAX_QOS'),
     probeShared: valueOf<boolean>('MQTT_PROBE_SHARED'),
   };

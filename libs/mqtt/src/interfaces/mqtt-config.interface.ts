@@ -61,8 +61,18 @@ export interface MqttConfigInput {
   MQTT_SHARED_GROUP?: string;
   /** Topic to which a message whose handler failed is republished. Unset: none. */
   MQTT_DEAD_LETTER_TOPIC?: string;
-  /** Seconds `app.close()` waits for in-flight handlers before disconnecting. @default 10 */
+  /** Seconds `app.close()` waits for running handlers before disconnecting. @default 10 */
   MQTT_SHUTDOWN_TIMEOUT?: number | string;
+  /** Longest wait between reconnect attempts (exponential backoff with jitter), seconds. @default 30 */
+  MQTT_RECONNECT_MAX_PERIOD?: number | string;
+  /** Seconds a handler call may take (fractions allowed); 0: no limit. @default 30 */
+  MQTT_HANDLER_TIMEOUT?: number | string;
+  /** QoS 0 messages that may wait per busy handler; past it they are dropped. @default 1000 */
+  MQTT_QOS0_QUEUE_LIMIT?: number | string;
+  /** Publishes that may wait while the connection is down; past it publish() rejects. @default 1000 */
+  MQTT_OFFLINE_QUEUE_LIMIT?: number | string;
+  /** Seconds publish() waits for the broker's acknowledgement (fractions allowed); 0: no limit. @default 0 */
+  MQTT_PUBLISH_TIMEOUT?: number | string;
   /**
    * Highest QoS the broker supports (NATS's MQTT listener: 1). A publish above it is refused with
    * MqttPublishError; a subscription above it asks for this QoS (with a warning). @default 2
@@ -131,6 +141,14 @@ export interface MqttConfig {
   deadLetterTopic?: string;
   /** Milliseconds. */
   shutdownTimeout: number;
+  /** Milliseconds: the cap of the reconnect backoff. */
+  reconnectMaxPeriod: number;
+  /** Milliseconds; 0 means no limit. */
+  handlerTimeout: number;
+  qos0QueueLimit: number;
+  offlineQueueLimit: number;
+  /** Milliseconds; 0 means no limit. */
+  publishTimeout: number;
   /** Highest QoS the broker supports (MQTT_MAX_QOS). */
   maxQos: 0 | 1 | 2;
   /** Probe shared subscriptions at bootstrap (MQTT_PROBE_SHARED). */
