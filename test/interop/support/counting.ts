@@ -32,11 +32,15 @@ export class SequenceSink {
     return this.counts.size;
   }
 
-  tally(published: number): Tally {
-    const lost: number[] = [];
-    for (let seq = 0; seq < published; seq++) if (!this.counts.has(seq)) lost.push(seq);
+  /** Counts over the acknowledged numbers (`0 .. n-1` when a number is given). */
+  tally(published: number | ReadonlySet<number>): Tally {
+    const numbers =
+      typeof published === 'number'
+        ? Array.from({ length: published }, (_, i) => i)
+        : [...published];
+    const lost = numbers.filter((seq) => !this.counts.has(seq)).sort((a, b) => a - b);
     return {
-      published,
+      published: numbers.length,
       deliveries: this.deliveries,
       lost,
       duplicates: this.deliveries - this.distinct,
@@ -61,24 +65,37 @@ export function sequenceHandler(filter: string, sink: SequenceSink): Type {
 
 /**
  * Publishes `0 .. count-1` as QoS 1 on `topic`, at most `window` unacknowledged at a time, and
- * calls `onProgress(sent)` after each PUBACK. Resolves once all were acknowledged.
+ * calls `onProgress()` after each PUBACK. Resolves with the numbers the broker acknowledged, once
+ * all were, or at `deadline` (epoch ms) with those acknowledged so far (a broker may stall while
+ * a cluster recovers). Only acknowledged numbers count as published.
  */
 export async function publishSequence(
   client: MqttClient,
   topic: string,
   count: number,
-  window = 20,
-  onProgress?: (acknowledged: number) => void,
-): Promise<void> {
+  options: { window?: number; deadline?: number; onProgress?: () => void } = {},
+): Promise<Set<number>> {
+  const acknowledged = new Set<number>();
   let next = 0;
-  let acknowledged = 0;
   const worker = async () => {
-    while (next < count) {
+    while (next < count && Date.now() < (options.deadline ?? Infinity)) {
       const seq = next++;
       await client.publishAsync(topic, String(seq), { qos: 1 });
-      acknowledged++;
-      onProgress?.(acknowledged);
+      acknowledged.add(seq);
+      options.onProgress?.();
     }
   };
-  await Promise.all(Array.from({ length: window }, worker));
+  const all = Promise.all(Array.from({ length: options.window ?? 20 }, worker));
+  if (options.deadline === undefined) {
+    await all;
+  } else {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, Math.max(0, options.deadline! - Date.now()));
+    });
+    await Promise.race([all, late]);
+    clearTimeout(timer);
+    all.catch(() => undefined);
+  }
+  return new Set(acknowledged);
 }

@@ -13,11 +13,11 @@ export function currentBroker(client: MqttClient): string {
 }
 
 /**
- * The broker closed the connection after an MQTT 5 CONNECT without sending CONNACK (NATS and
- * RabbitMQ 3.x do): it does not speak MQTT 5.
+ * The broker refused an MQTT 5 CONNECT (NATS answers with the 3.1.1 code 1) or closed the
+ * connection without a CONNACK (RabbitMQ 3.x): it does not speak MQTT 5.
  */
 export const MQTT5_REFUSED = (broker: string) =>
-  `The broker at ${broker} closed the connection after an MQTT 5 CONNECT without answering: it does not support MQTT 5. Set MQTT_PROTOCOL_VERSION=MQTTv311.`;
+  `The broker at ${broker} refused the MQTT 5 CONNECT (unacceptable protocol version, or the connection closed without CONNACK): it does not support MQTT 5. Set MQTT_PROTOCOL_VERSION=MQTTv311.`;
 
 /** A publish above MQTT_MAX_QOS. */
 export const QOS_ABOVE_MAX = (topic: string, qos: number, max: number) =>
