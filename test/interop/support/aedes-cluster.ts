@@ -1,7 +1,7 @@
 /**
  * Two or three aedes nodes sharing the machine's Redis (127.0.0.1:6379), each a child process
- * running aedes-node.ts, with a key prefix unique to the run (never flushed: the keys are left
- * to expire with Redis's own eviction, and are few).
+ * running aedes-node.ts, with a key prefix unique to the run (never flushed: this run's keys
+ * are deleted by prefix when it stops).
  */
 import { createConnection } from 'node:net';
 
@@ -34,24 +34,41 @@ export function redisAvailable(port = 6379): Promise<boolean> {
   });
 }
 
-/** Starts `count` (default 2) aedes nodes and resolves once each answers MQTT CONNECTs. */
-export async function startAedesCluster(count = 2): Promise<AedesCluster> {
+/** Deletes this run's keys (`prefix*`) from the shared Redis; never anything else. */
+export function deleteRedisKeys(prefix: string, port = 6379): Promise<void> {
+  const script =
+    "local n = 0 for _, k in ipairs(redis.call('KEYS', ARGV[1] .. '*')) do redis.call('DEL', k) n = n + 1 end return n";
+  const args = ['EVAL', script, '0', prefix];
+  const command = `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`;
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port }, () => socket.write(command));
+    socket.setTimeout(2000);
+    socket.once('data', () => socket.end());
+    socket.once('close', () => resolve());
+    socket.once('error', () => resolve());
+    socket.once('timeout', () => socket.destroy());
+  });
+}
+
+/**
+ * Starts `count` (default 2) aedes nodes (`env` added to theirs, e.g. AEDES_MAX_SESSION_DELIVERY)
+ * and resolves once each answers MQTT CONNECTs.
+ */
+export async function startAedesCluster(
+  count = 2,
+  env: Record<string, string> = {},
+): Promise<AedesCluster> {
   const prefix = `${uid('nestjs-mqtt-interop')}:`;
   const nodes: BrokerNode[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
+    await deleteRedisKeys(prefix);
   };
   try {
     for (let i = 0; i < count; i++) {
       const name = `aedes-${i + 1}`;
       const child = spawnTypeScript('test/interop/support/aedes-node.ts', {
-        env: {
-          ...process.env,
-          AEDES_NODE_ID: name,
-          AEDES_REDIS_PREFIX: prefix,
-          AEDES_TRACE: '1',
-          AEDES_MAX_SESSION_DELIVERY: process.env.AEDES_MAX_SESSION_DELIVERY ?? '1000',
-        },
+        env: { ...process.env, ...env, AEDES_NODE_ID: name, AEDES_REDIS_PREFIX: prefix },
       });
       const port = await new Promise<number>((resolve, reject) => {
         let buffer = '';
