@@ -57,7 +57,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
   const topic = options.topic ?? `interop/${uid('seq')}`;
   const clientId = options.clientId ?? randomClientId('failover');
   const sink = new SequenceSink();
-  const list = nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+  const list = nodes.map((n) => `mqtt://127.0.0.1:${n.port}`).join(',');
 
   let connected: () => boolean;
   let port: () => number | undefined;
@@ -71,6 +71,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
         MQTT_CLEAN_SESSION: false,
         MQTT_KEEPALIVE: 5,
         MQTT_RECONNECT_PERIOD: 1,
+        MQTT_RECONNECT_MAX_PERIOD: 2,
       },
       providers: [sequenceHandler(topic, sink)],
     });

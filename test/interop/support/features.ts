@@ -31,7 +31,7 @@ export async function measureMqtt5(url: string): Promise<Measured> {
     return { ok: true, detail: 'CONNACK' };
   } catch (error) {
     const text = (error as Error).message;
-    const closed = /close|ended|ECONNRESET/i.test(text);
+    const closed = /close|ended|ECONNRESET|Couldn't connect/i.test(text);
     const code = (error as { code?: unknown }).code;
     if (closed) return { ok: false, detail: 'connection closed without CONNACK' };
     return { ok: false, detail: code === 1 ? 'CONNACK 1: unacceptable protocol version' : text };
