@@ -29,8 +29,8 @@ const ITEMS = 300;
 function nodeOf(name: string, port: number): BrokerNode {
   return {
     ...brokerNode(name, port, { stdout: null, stderr: null } as never),
-    kill: async () => undefined,
-    stop: async () => undefined,
+    kill: () => Promise.resolve(),
+    stop: () => Promise.resolve(),
   };
 }
 

@@ -1,11 +1,16 @@
 /**
- * Two or three aedes nodes sharing the machine's Redis (127.0.0.1:6379), each a child process
+ * Two or three aedes nodes sharing the machine's Redis (127.0.0.1:6379; a private redis-server on
+ * a free port when none answers there, as on a fresh CI machine), each a child process
  * running aedes-node.ts, with a key prefix unique to the run (never flushed: this run's keys
  * are deleted by prefix when it stops).
  */
+import { spawn } from 'node:child_process';
 import { createConnection } from 'node:net';
 
-import { spawnTypeScript } from '../../support/processes';
+import { findExecutable } from '../../support/mosquitto';
+import { freePort } from '../../support/ports';
+import { isRunning, spawnTypeScript, terminate, trackChild } from '../../support/processes';
+import { delay } from '../../support/wait';
 import { uid } from '../../support/ids';
 import { brokerNode, waitForMqtt, type BrokerNode } from './broker-node';
 
@@ -50,6 +55,29 @@ export function deleteRedisKeys(prefix: string, port = 6379): Promise<void> {
   });
 }
 
+/** A Redis to share: the machine's on 6379 when it answers, else a private `redis-server`. */
+export async function shareRedis(): Promise<{ port: number; stop(): Promise<void> }> {
+  if (await redisAvailable(6379)) return { port: 6379, stop: () => Promise.resolve() };
+  const binary = findExecutable('redis-server');
+  if (!binary) throw new Error('No Redis on 127.0.0.1:6379 and no redis-server binary');
+  const port = await freePort();
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  trackChild(child);
+  const deadline = Date.now() + 10_000;
+  while (!(await redisAvailable(port))) {
+    if (Date.now() > deadline || !isRunning(child)) {
+      await terminate(child);
+      throw new Error(`redis-server did not answer on ${port} within 10 s`);
+    }
+    await delay(100);
+  }
+  return { port, stop: () => terminate(child) };
+}
+
 /**
  * Starts `count` (default 2) aedes nodes (`env` added to theirs, e.g. AEDES_MAX_SESSION_DELIVERY)
  * and resolves once each answers MQTT CONNECTs.
@@ -59,16 +87,24 @@ export async function startAedesCluster(
   env: Record<string, string> = {},
 ): Promise<AedesCluster> {
   const prefix = `${uid('nestjs-mqtt-interop')}:`;
+  const redis = await shareRedis();
   const nodes: BrokerNode[] = [];
   const stop = async () => {
     await Promise.all(nodes.map((n) => n.stop()));
-    await deleteRedisKeys(prefix);
+    await deleteRedisKeys(prefix, redis.port);
+    await redis.stop();
   };
   try {
     for (let i = 0; i < count; i++) {
       const name = `aedes-${i + 1}`;
       const child = spawnTypeScript('test/interop/support/aedes-node.ts', {
-        env: { ...process.env, ...env, AEDES_NODE_ID: name, AEDES_REDIS_PREFIX: prefix },
+        env: {
+          ...process.env,
+          ...env,
+          AEDES_NODE_ID: name,
+          AEDES_REDIS_PREFIX: prefix,
+          AEDES_REDIS_PORT: String(redis.port),
+        },
       });
       const port = await new Promise<number>((resolve, reject) => {
         let buffer = '';
