@@ -46,6 +46,8 @@ export interface FailoverResult extends Tally {
   readonly reconnectMs: number;
   /** Times the publisher dropped its connection to get PUBACKs it waited for in vain. */
   readonly publisherResets: number;
+  /** The module's log lines, with milliseconds since the start (for failure messages). */
+  readonly logs: readonly string[];
   /** The port of each (re)connect after the first. */
   readonly connects: readonly number[];
 }
@@ -63,6 +65,8 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
   let port: () => number | undefined;
   let close: () => Promise<void>;
   const connects: number[] = [];
+  const logs: string[] = [];
+  const started = Date.now();
   if ((options.client ?? 'module') === 'module') {
     const app = await startMqttApp({
       options: {
@@ -77,6 +81,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     });
     app.mqtt.events$.subscribe((e) => {
       if (e.type === 'connect') connects.push(app.mqtt.client.options.port ?? 0);
+      if (e.type === 'log') logs.push(`${Date.now() - started} ms ${e.level}: ${e.message}`);
     });
     connected = () => app.mqtt.connected;
     port = () => app.mqtt.client.options.port;
@@ -138,6 +143,9 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       },
     });
     clearInterval(unstick);
+    logs.push(
+      `${Date.now() - started} ms test: ${acknowledged.size} acknowledged, ${sink.distinct} handled`,
+    );
     await killing;
     let last = sink.distinct;
     let lastChange = Date.now();
@@ -148,12 +156,14 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
         lastChange = Date.now();
       }
     }
+    logs.push(`${Date.now() - started} ms test: counting ends, ${sink.distinct} handled`);
     return {
       ...sink.tally(acknowledged),
       portAfter: port(),
       reconnectMs,
       connects,
       publisherResets,
+      logs,
     };
   } finally {
     clearInterval(unstick);

@@ -339,7 +339,8 @@ export class MqttConnection {
         return; // reported by open()
       }
       // One line per outage; the periodic summary tells the rest.
-      if (!this.errorLogged) bus.log('error', messages.CLIENT_ERROR(this.url, error.message));
+      if (!this.errorLogged)
+        bus.log('error', messages.CLIENT_ERROR(this.brokerUrl(), error.message));
       this.errorLogged = true;
     });
   }
@@ -353,7 +354,11 @@ export class MqttConnection {
     const bus = this.bus;
     bus.log(
       'warn',
-      messages.OFFLINE(this.url, this.config.reconnectPeriod, this.config.reconnectMaxPeriod),
+      messages.OFFLINE(
+        this.brokerUrl(),
+        this.config.reconnectPeriod,
+        this.config.reconnectMaxPeriod,
+      ),
     );
     bus.setState('offline');
     bus.emit({ type: 'offline' });
