@@ -109,6 +109,7 @@ describeWithBinaries(
         asserted: true,
       });
       expect(result.portAfter).not.toBe(cluster.nodes[0].port);
+      expect(result.brokerAfter).toBe(`mqtt://127.0.0.1:${result.portAfter}`);
       expect(result.published).toBe(MESSAGES);
       if (result.lost.length > 0) {
         const range = `${result.lost[0]}..${result.lost[result.lost.length - 1]}`;

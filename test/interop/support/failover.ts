@@ -40,6 +40,8 @@ export interface FailoverOptions {
 
 /** What {@link runFailover} measured. */
 export interface FailoverResult extends Tally {
+  /** The module's `status().broker` at the end (undefined for the plain MQTT.js client). */
+  readonly brokerAfter: string | undefined;
   /** The port the app was connected to at the end. */
   readonly portAfter: number | undefined;
   /** Milliseconds from the kill until the app was connected again. */
@@ -64,6 +66,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
   let connected: () => boolean;
   let port: () => number | undefined;
   let close: () => Promise<void>;
+  let brokerNow: () => string | undefined = () => undefined;
   const connects: number[] = [];
   const logs: string[] = [];
   const started = Date.now();
@@ -84,6 +87,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       if (e.type === 'log') logs.push(`${Date.now() - started} ms ${e.level}: ${e.message}`);
     });
     connected = () => app.mqtt.connected;
+    brokerNow = () => app.mqtt.status().broker;
     port = () => app.mqtt.client.options.port;
     close = () => closeApp(app.app);
   } else {
@@ -160,6 +164,7 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     return {
       ...sink.tally(acknowledged),
       portAfter: port(),
+      brokerAfter: brokerNow(),
       reconnectMs,
       connects,
       publisherResets,
