@@ -19,9 +19,7 @@ import { measureFeatures } from './support/features';
 import { publishSequence } from './support/counting';
 import { sharedProbeError, startReplicas } from './support/module-checks';
 import { writeResult } from './support/results';
-import { Injectable } from '@nestjs/common';
-import { Subscribe } from 'nestjs-mqtt';
-import { closeApp, connectClient, closeClient, startMqttApp, uid, until } from '../support';
+import { connectClient, closeClient, uid, until } from '../support';
 
 jest.setTimeout(60_000);
 
@@ -88,47 +86,6 @@ describeWithBinaries(
         failover: [],
         module,
       });
-    });
-  },
-);
-
-describeWithBinaries(
-  'MQTT_MAX_QOS on the wire (mosquitto)',
-  ['mosquitto'],
-  'apt-get install -y mosquitto',
-  () => {
-    let broker: MosquittoBroker;
-
-    beforeAll(async () => {
-      broker = await startMosquitto();
-    });
-    afterAll(async () => {
-      await broker?.stop();
-    });
-
-    it('MQTT_MAX_QOS=1: a QoS 2 @Subscribe asks the broker for QoS 1 (granted 1, where QoS 2 would be granted), with a warning naming the key', async () => {
-      const topic = `interop/${uid('capped')}`;
-      @Injectable()
-      class QoS2Handler {
-        @Subscribe(topic, { qos: 2 })
-        on(): void {}
-      }
-      const app = await startMqttApp({
-        broker,
-        options: { MQTT_MAX_QOS: 1 },
-        providers: [QoS2Handler],
-      });
-      try {
-        expect(app.events).toContainEqual(
-          expect.objectContaining({ type: 'subscribe', filter: topic, qos: 2, granted: 1 }),
-        );
-        expect(app.logger.mqtt('warn').join('\n')).toContain(
-          'supports QoS 1 at most (MQTT_MAX_QOS=1): subscribing with QoS 1',
-        );
-        expect(app.logger.mqtt('warn').join('\n')).not.toContain('downgraded');
-      } finally {
-        await closeApp(app.app);
-      }
     });
   },
 );

@@ -55,3 +55,19 @@ export type {
 export type { MqttQos, MqttSubscribeOptions } from './interfaces/subscribe-options.interface';
 export type { MqttPayload } from './utils/payload.utils';
 export { topicMatches } from './routing/topic.utils';
+export { generateAsyncApi } from './asyncapi/asyncapi.generator';
+export { asyncApiHandler } from './asyncapi/asyncapi.route';
+export {
+  MqttPublishes,
+  type MqttPublishesOptions,
+  type MqttPublishesMetadata,
+} from './asyncapi/publishes.decorator';
+export type {
+  AsyncApiChannel,
+  AsyncApiDocument,
+  AsyncApiMessage,
+  AsyncApiOperation,
+  AsyncApiOptions,
+  AsyncApiSchema,
+  AsyncApiServer,
+} from './asyncapi/asyncapi.interfaces';

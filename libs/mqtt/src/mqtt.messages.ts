@@ -11,7 +11,7 @@ export const OFFLINE = (url: string, baseMs: number, capMs: number) =>
 export const STILL_OFFLINE = (url: string, ms: number, attempts: number, lastError?: string) =>
   `Still no connection to ${url} after ${Math.round(ms / 1000)} s and ${attempts} attempt(s)${lastError ? `; last error: ${lastError}` : ''}. Publishes stay queued (MQTT_OFFLINE_QUEUE_LIMIT).`;
 export const MQTT_JS_CHANGED = (missing: string[]) =>
-  `The installed MQTT.js lacks what nestjs-mqtt relies on (${missing.join(', ')}); it was written for mqtt 5.10 to 5.x. Install a supported mqtt version (see the README).`;
+  `The installed MQTT.js lacks what nestjs-mqtt relies on (${missing.join(', ')}); it was written for mqtt 5.16 and later 5.x. Install a supported mqtt version (see the README).`;
 export const CLIENT_ERROR = (url: string, reason: string) =>
   `MQTT client error (${url}): ${reason}`;
 export const CONNECT_IN_BACKGROUND = (url: string, reason: string) =>

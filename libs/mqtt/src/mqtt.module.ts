@@ -13,19 +13,20 @@ import type {
   MqttModuleRootOptions,
   MqttOptionsFactory,
 } from './interfaces/mqtt-module-options.interface';
-import { MQTT_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
+import { MQTT_CONNECTION_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
 import { ASYNC_OPTIONS_MISSING } from './mqtt.messages';
 import { MqttService } from './mqtt.service';
 import { DEFAULT_MQTT_CONNECTION, getMqttConfigToken, getMqttServiceToken } from './mqtt.tokens';
 import { MqttEventBus } from './mqtt-event-bus';
 import { MqttRouter } from './routing/mqtt.router';
+import { loadMqttTracing } from './tracing/mqtt-tracing';
 
 const MQTT_CONNECTION_NAME = Symbol('nestjs-mqtt:connection-name');
 const MQTT_KEY_PREFIX = Symbol('nestjs-mqtt:key-prefix');
 
 /** Validates the options once, at DI time, so bad configuration fails bootstrap before anything connects. */
 const configProvider: Provider = {
-  provide: MQTT_CONFIG,
+  provide: MQTT_CONNECTION_CONFIG,
   useFactory: (options: MqttModuleOptions, name: string, prefix: string): MqttConfig => {
     const logger = new Logger(
       name === DEFAULT_MQTT_CONNECTION ? MQTT_LOGGER_CONTEXT : `${MQTT_LOGGER_CONTEXT}:${name}`,
@@ -121,13 +122,6 @@ export class MqttModule {
   ): DynamicModule {
     const serviceToken = getMqttServiceToken(name);
     const configToken = getMqttConfigToken(name);
-    const named: Provider[] =
-      name === DEFAULT_MQTT_CONNECTION
-        ? []
-        : [
-            { provide: serviceToken, useExisting: MqttService },
-            { provide: configToken, useExisting: MQTT_CONFIG },
-          ];
     return {
       global: true,
       module: MqttModule,
@@ -149,12 +143,17 @@ export class MqttModule {
             new MqttDispatcher({
               handlerTimeout: config.handlerTimeout,
               qos0QueueLimit: config.qos0QueueLimit,
+              tracing: config.protocolVersion === 5 ? loadMqttTracing() : undefined,
             }),
-          inject: [MQTT_CONFIG],
+          inject: [MQTT_CONNECTION_CONFIG],
         },
-        MqttService,
+        // A named connection's service is known by its name only, so that `app.get(MqttService)`
+        // and injecting `MqttService` always mean the default connection.
+        name === DEFAULT_MQTT_CONNECTION
+          ? MqttService
+          : { provide: serviceToken, useClass: MqttService },
+        { provide: configToken, useExisting: MQTT_CONNECTION_CONFIG },
         MqttExplorer,
-        ...named,
       ],
       exports: [serviceToken, configToken],
     };

@@ -26,7 +26,7 @@ import type {
   MqttSubscription,
 } from './interfaces/mqtt-service.interface';
 import type { MqttSubscribeOptions } from './interfaces/subscribe-options.interface';
-import { MQTT_CONFIG, MQTT_MODULE_OPTIONS } from './mqtt.constants';
+import { MQTT_CONNECTION_CONFIG, MQTT_MODULE_OPTIONS } from './mqtt.constants';
 import * as messages from './mqtt.messages';
 import { MqttEventBus } from './mqtt-event-bus';
 import { MqttRequests } from './reply/mqtt-requests';
@@ -49,7 +49,7 @@ export class MqttService
   private closing = false;
 
   constructor(
-    @Inject(MQTT_CONFIG) private readonly config: MqttConfig,
+    @Inject(MQTT_CONNECTION_CONFIG) private readonly config: MqttConfig,
     @Inject(MQTT_MODULE_OPTIONS) options: MqttModuleOptions,
     private readonly router: MqttRouter,
     private readonly dispatcher: MqttDispatcher,
@@ -115,13 +115,11 @@ export class MqttService
 
   /** Counters: messages published, handled, failed and dropped, per handler. */
   stats(): MqttStats {
-    const handlers = this.dispatcher.stats();
     return {
       published: this.published,
       queuedOffline: this.connection.outbound.queuedOffline,
-      received: handlers.reduce((n, h) => n + h.handled + h.failed, 0),
-      dropped: handlers.reduce((n, h) => n + h.dropped, 0),
-      handlers,
+      ...this.dispatcher.totals(),
+      handlers: this.dispatcher.stats(this.router.allHandlers()),
     };
   }
 

@@ -17,6 +17,9 @@ export interface MqttConfigKeyInfo {
   readonly secret?: boolean;
 }
 
+/** The MQTT 5 Session Expiry Interval that means "never expires". */
+export const MQTT_SESSION_NEVER_EXPIRES = 4294967295;
+
 /** Whole-number ranges (inclusive), in the key's own unit. */
 export const MQTT_INT_RANGES = Object.freeze({
   MQTT_BROKER_PORT: [1, 65535],
@@ -25,6 +28,7 @@ export const MQTT_INT_RANGES = Object.freeze({
   MQTT_CONNECTION_TIMEOUT: [1, 3600],
   MQTT_RECONNECT_PERIOD: [0, 86400],
   MQTT_SHUTDOWN_TIMEOUT: [0, 3600],
+  MQTT_SESSION_EXPIRY: [0, 4294967295],
   MQTT_MAX_QOS: [0, 2],
   MQTT_RECONNECT_MAX_PERIOD: [0, 86400],
   MQTT_OFFLINE_QUEUE_LIMIT: [0, 10_000_000],
@@ -212,6 +216,14 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
     description: 'Start a clean session.',
     trimmed: true,
   },
+  MQTT_SESSION_EXPIRY: {
+    default: undefined,
+    whenUnset:
+      '0 with MQTT_CLEAN_SESSION=true; 4294967295 (never expires) with MQTT_CLEAN_SESSION=false',
+    description:
+      'MQTT 5 Session Expiry Interval: seconds the broker keeps the session after the connection closes, 0-4294967295 (4294967295: never). Ignored on MQTT 3.x, where the broker decides.',
+    trimmed: true,
+  },
   MQTT_CONNECTION_TIMEOUT: {
     default: 5,
     description: "Seconds to wait for the broker's CONNACK, 1-3600.",
@@ -283,7 +295,7 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   MQTT_MAX_QOS: {
     default: 2,
     description:
-      'Highest QoS the broker supports (NATS: 1): a publish above it is refused with an error, a subscription above it asks for this QoS.',
+      'Highest QoS the broker supports (NATS: 1): a publish above it is refused with an error instead of the broker dropping the connection.',
     trimmed: true,
   },
   MQTT_PROBE_SHARED: {

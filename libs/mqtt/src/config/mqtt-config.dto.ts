@@ -114,6 +114,10 @@ export class MqttConfigDto implements MqttConfigInput {
   @IsEnvBoolean()
   MQTT_CLEAN_SESSION?: boolean | string;
 
+  /** MQTT 5 Session Expiry Interval in seconds, 0-4294967295. @default 0 or 4294967295 (see MQTT_CLEAN_SESSION) */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_SESSION_EXPIRY)
+  MQTT_SESSION_EXPIRY?: number | string;
+
   /** Seconds to wait for CONNACK, 1-3600. @default 5 */
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_CONNECTION_TIMEOUT)
   MQTT_CONNECTION_TIMEOUT?: number | string;

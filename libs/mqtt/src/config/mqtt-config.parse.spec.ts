@@ -45,6 +45,7 @@ describe('parseMqttConfig', () => {
         tls: { enabled: false, certReqs: 'CERT_REQUIRED', insecure: false },
         protocolVersion: 4,
         cleanSession: true,
+        sessionExpiry: 0,
         connectionTimeout: 5000,
         reconnectPeriod: 1000,
         connectInBackground: false,

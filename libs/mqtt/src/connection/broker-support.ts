@@ -23,10 +23,6 @@ export const MQTT5_REFUSED = (broker: string) =>
 export const QOS_ABOVE_MAX = (topic: string, qos: number, max: number) =>
   `Cannot publish to "${topic}" with QoS ${qos}: the broker supports QoS ${max} at most (MQTT_MAX_QOS=${max}). Publish with QoS ${max} or lower, or raise MQTT_MAX_QOS if the broker supports it.`;
 
-/** A subscription above MQTT_MAX_QOS, asked at the maximum instead. */
-export const SUBSCRIBE_QOS_CAPPED = (filter: string, qos: number, max: number) =>
-  `Subscription "${filter}" asks for QoS ${qos}, but the broker supports QoS ${max} at most (MQTT_MAX_QOS=${max}): subscribing with QoS ${max}.`;
-
 /** Shared subscriptions accepted by the broker but delivering nothing (MQTT_PROBE_SHARED). */
 export const SHARED_UNSUPPORTED = (broker: string, groups: string[], waitedMs: number) =>
   `The broker at ${broker} accepts shared subscriptions ($share/...) but delivered nothing through one within ${waitedMs} ms: it does not support them, so handlers in group ${groups.map((g) => `"${g}"`).join(', ')} would receive no message. Unset MQTT_SHARED_GROUP (and the handlers' \`share\`) and run one replica, or use a broker with shared subscriptions (Mosquitto, EMQX, HiveMQ, VerneMQ).`;

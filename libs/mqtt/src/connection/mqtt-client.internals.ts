@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import type { IPublishPacket, MqttClient } from 'mqtt';
+import type { IPublishPacket, MqttClient, Packet } from 'mqtt';
 
 /**
  * Every use of MQTT.js private members, in one place. MQTT.js offers no public way to
@@ -9,8 +9,10 @@ import type { IPublishPacket, MqttClient } from 'mqtt';
  * beside this file fails loudly when an MQTT.js upgrade changes any of it.
  */
 interface Internals {
+  /** The one place every packet goes to the socket (`client.js`, `_writePacket(packet, cb)`). */
+  _writePacket: (this: unknown, packet: Packet, cb?: (error?: Error) => void) => void;
   _sendPacket(packet: Record<string, unknown>, cb: () => void): void;
-  _releaseIncomingQoS2Publish?(messageId: number): void;
+  _releaseIncomingQoS2Publish(messageId: number): void;
   incomingStore: { del(packet: IPublishPacket, cb: () => void): unknown };
   streamBuilder: (client: MqttClient) => Duplex;
   reconnectTimer: unknown;
@@ -20,10 +22,12 @@ interface Internals {
 }
 
 /** The MQTT.js versions whose internals this file was written against (and CI tests). */
-export const MQTT_JS_TESTED_RANGE = '>=5.10.0 <6';
+export const MQTT_JS_TESTED_RANGE = '>=5.16.0 <6';
 
 const REQUIRED = [
+  ['_writePacket', 'function'],
   ['_sendPacket', 'function'],
+  ['_releaseIncomingQoS2Publish', 'function'],
   ['incomingStore', 'object'],
   ['streamBuilder', 'function'],
   ['_clearReconnect', 'function'],
@@ -63,7 +67,7 @@ export function sendDeferredAck(client: MqttClient, packet: IPublishPacket): voi
 export function releaseIncomingQos2(client: MqttClient, packet: IPublishPacket): void {
   const raw = client as unknown as Internals;
   raw.incomingStore.del(packet, noop);
-  raw._releaseIncomingQoS2Publish?.(packet.messageId as number);
+  raw._releaseIncomingQoS2Publish(packet.messageId as number);
 }
 
 /** Calls `onStream` with each socket MQTT.js opens, before it is used. */
@@ -96,6 +100,43 @@ export function stopReconnecting(client: MqttClient): void {
   raw.options.reconnectPeriod = 0;
   raw._clearReconnect();
   client.reconnecting = false;
+}
+
+/**
+ * MQTT-3.3.1-1: sets DUP=1 on every QoS 1/2 PUBLISH that `client` writes a second time (MQTT.js
+ * 5.16 resends unacknowledged ones from its outgoing store on reconnect, in `_onConnect`, with
+ * DUP=0). A packet id counts as written from its first write until the broker answers it
+ * (PUBACK, PUBREC, PUBCOMP), so a message published while offline goes out first with DUP=0.
+ * PUBREL never carries DUP (its flags are fixed at 0b0010, MQTT-3.6.1-1; mqtt-packet would set
+ * the bit if asked). Wraps the client's `_writePacket` (on this instance only); returns a
+ * function that undoes it.
+ */
+export function markRedeliveries(client: MqttClient): () => void {
+  const raw = client as unknown as Internals;
+  const write = raw._writePacket;
+  const written = new Set<number>();
+  raw._writePacket = function (this: unknown, packet: Packet, cb?: (error?: Error) => void) {
+    let out = packet;
+    if (packet.cmd === 'publish' && packet.qos > 0 && packet.messageId !== undefined) {
+      if (written.has(packet.messageId)) {
+        if (!packet.dup) out = { ...packet, dup: true };
+      } else {
+        written.add(packet.messageId);
+      }
+    } else if (packet.cmd === 'pubrel' && (packet as { dup?: boolean }).dup) {
+      out = { ...packet, dup: false } as Packet;
+    }
+    write.call(this, out, cb);
+  };
+  const onAnswer = (packet: Packet) => {
+    const answered = packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubcomp';
+    if (answered && packet.messageId !== undefined) written.delete(packet.messageId);
+  };
+  client.on('packetreceive', onAnswer);
+  return () => {
+    raw._writePacket = write;
+    client.off('packetreceive', onAnswer);
+  };
 }
 
 function noop(): void {}

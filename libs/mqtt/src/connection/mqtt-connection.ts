@@ -8,10 +8,12 @@ import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttRouter } from '../routing/mqtt.router';
 import { reconnectDelay } from './backoff';
-import { currentBroker, MQTT5_REFUSED } from './broker-support';
+import { currentBroker } from './broker-support';
 import { classifyConnectError } from './connect-errors';
+import { awaitFirstConnection } from './first-connection';
 import { InboundAcks } from './inbound-acks';
 import {
+  markRedeliveries,
   missingMqttClientInternals,
   rearmReconnect,
   stopReconnecting,
@@ -81,15 +83,17 @@ export class MqttConnection {
     if (missing.length > 0) throw new MqttConnectionError(messages.MQTT_JS_CHANGED(missing));
     this.client.handleMessage = (packet, callback) => this.onPublish(packet, callback);
     watchStreams(this.client, (stream) => this.onStream(stream));
+    // MQTT-3.3.1-1: resends after a reconnect carry DUP=1.
+    markRedeliveries(this.client);
     this.acks = new InboundAcks(this.client);
+    this.outbound = new MqttOutbound(this.client, config, () => this.canPublish());
     this.subscriptions = new SubscriptionSync(
       this.client,
       router,
       bus,
       config.protocolVersion,
-      config.maxQos,
+      () => this.outbound.limits,
     );
-    this.outbound = new MqttOutbound(this.client, config, () => this.canPublish());
     this.wire();
   }
 
@@ -134,9 +138,15 @@ export class MqttConnection {
   /** Stops reconnecting and disconnects: gracefully (DISCONNECT, so no will) when connected. */
   async close(): Promise<void> {
     this.closing = true;
+    this.outbound.close();
     clearInterval(this.summaryTimer);
     const client = this.client;
     stopReconnecting(client);
+    // Never opened (the app was compiled, not started): MQTT.js has no socket to end.
+    if (!client.stream) {
+      this.bus.setState('closed');
+      return;
+    }
     if (client.connected) {
       let timer: NodeJS.Timeout | undefined;
       const forced = new Promise<boolean>((resolve) => {
@@ -153,13 +163,6 @@ export class MqttConnection {
     }
     await client.endAsync(true);
     this.bus.setState('closed');
-  }
-
-  /** The broker in use: with a list, MQTT.js sets options.host/port to each one it tries. */
-  private brokerUrl(): string {
-    return this.config.brokers.length > 1
-      ? `${this.config.protocol}://${currentBroker(this.client)}`
-      : this.url;
   }
 
   /** Whether `publish()` may queue now; else the reason it may not. */
@@ -194,6 +197,13 @@ export class MqttConnection {
     callback(ACK_DEFERRED);
   }
 
+  /** The broker in use: with a list, MQTT.js sets options.host/port to each one it tries. */
+  private brokerUrl(): string {
+    return this.config.brokers.length > 1
+      ? `${this.config.protocol}://${currentBroker(this.client)}`
+      : this.url;
+  }
+
   private onStream(stream: Duplex): void {
     this.lastStreamError = undefined;
     this.streamOpenedAt = Date.now();
@@ -208,70 +218,17 @@ export class MqttConnection {
   }
 
   private firstConnection(): Promise<void> {
-    const timeoutMs = this.config.connectionTimeout;
-    const client = this.client;
-    return new Promise<void>((resolve, reject) => {
-      let connected = false;
-      const detach = () => {
-        client.off('connect', onConnect);
-        client.off('error', onError);
-        client.off('close', onClose);
-      };
-      const onConnect = () => {
-        connected = true;
-        detach();
-        // The 'connect' listener in wire() sends the subscriptions; wait for their SUBACKs
-        // within the same time limit.
-        this.ready.then(
-          () => {
-            clearTimeout(timer);
-            resolve();
-          },
-          (error: Error) => {
-            clearTimeout(timer);
-            reject(error);
-          },
-        );
-      };
-      const onError = (error: Error & { code?: string | number }) => {
-        clearTimeout(timer);
-        detach();
-        reject(this.connectError(error));
-      };
-      // MQTT.js re-emits only a few socket errors; a refused websocket upgrade or a TLS alert
-      // after the handshake just closes the stream. Report that error instead of waiting.
-      const onClose = () => {
-        if (this.lastStreamError) onError(this.lastStreamError);
-        // Closed without CONNACK and without a socket error, well before MQTT.js's own connect
-        // timeout: what a broker that does not speak MQTT 5 (NATS, RabbitMQ 3.x) does.
-        else if (
-          this.config.protocolVersion === 5 &&
-          Date.now() - this.streamOpenedAt < timeoutMs - 100
-        ) {
-          clearTimeout(timer);
-          detach();
-          reject(new MqttConnectionError(MQTT5_REFUSED(currentBroker(client))));
-        }
-      };
-      const timer = setTimeout(() => {
-        detach();
-        if (connected) {
-          reject(new MqttConnectionError(messages.SUBACK_TIMEOUT(this.hostPort, timeoutMs / 1000)));
-          return;
-        }
-        const last = this.lastStreamError?.message;
-        reject(
-          new MqttConnectionError(messages.CONNECT_TIMEOUT(this.hostPort, timeoutMs / 1000, last)),
-        );
-      }, timeoutMs);
-      client.on('connect', onConnect);
-      client.on('error', onError);
-      client.on('close', onClose);
-      try {
-        client.connect();
-      } catch (error) {
-        onError(error as Error);
-      }
+    return awaitFirstConnection({
+      client: this.client,
+      hostPort: this.hostPort,
+      timeoutMs: this.config.connectionTimeout,
+      // The 'connect' listener in wire() sends the subscriptions; their SUBACKs come within the
+      // same time limit.
+      ready: () => this.ready,
+      lastStreamError: () => this.lastStreamError,
+      describe: (error) => this.connectError(error),
+      mqtt5: this.config.protocolVersion === 5,
+      streamOpenedAt: () => this.streamOpenedAt,
     });
   }
 
@@ -289,6 +246,7 @@ export class MqttConnection {
     client.on('connect', (connack) => {
       const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
       stream?.setNoDelay?.(true);
+      const first = !this.everConnected;
       this.everConnected = true;
       this.errorLogged = false;
       this.status.reconnectAttempts = 0;
@@ -305,7 +263,10 @@ export class MqttConnection {
       this.subscriptions.useIdentifiers =
         this.config.protocolVersion === 5 &&
         connack.properties?.subscriptionIdentifiersAvailable !== false;
-      this.ready = this.subscriptions.resume(connack.sessionPresent);
+      // A subscription the broker's limits forbid fails the bootstrap; later it is logged.
+      const failOnLimits = first && !this.config.connectInBackground;
+      this.ready = this.subscriptions.resume(connack.sessionPresent, failOnLimits);
+      this.ready.catch(noop); // awaited by open() on the first connect only
     });
     client.on('reconnect', () => {
       const n = ++this.status.reconnectAttempts;
@@ -375,5 +336,7 @@ export class MqttConnection {
     }
   }
 }
+
+function noop(): void {}
 
 const ACK_DEFERRED = new Error('nestjs-mqtt: acknowledgement deferred until the handlers settle');

@@ -3,8 +3,7 @@ import { MqttSubscribeError } from '../errors/mqtt-subscribe.error';
 import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttBrokerSubscription, MqttRouter } from '../routing/mqtt.router';
-import type { MqttQos } from '../interfaces/subscribe-options.interface';
-import { SUBSCRIBE_QOS_CAPPED } from './broker-support';
+import { subscribeProblem, unsubscribeProblem, type BrokerLimits } from './broker-limits';
 
 /**
  * Keeps the broker's subscriptions in step with the router's: sends SUBSCRIBE and reports each
@@ -22,8 +21,8 @@ export class SubscriptionSync {
     private readonly router: MqttRouter,
     private readonly bus: MqttEventBus,
     private readonly protocolVersion: number,
-    /** MQTT_MAX_QOS: a subscription above it asks for this QoS. */
-    private readonly maxQos: MqttQos = 2,
+    /** The broker's limits of the current connection (CONNACK). */
+    private readonly limits: () => BrokerLimits,
   ) {
     this.useIdentifiers = protocolVersion === 5;
   }
@@ -32,14 +31,14 @@ export class SubscriptionSync {
    * After a CONNACK: a resumed session keeps what the broker granted, so only what it lacks is
    * sent (new subscriptions, raised QoS, earlier refusals, unsubscribes made while offline).
    */
-  async resume(sessionPresent: boolean): Promise<void> {
+  async resume(sessionPresent: boolean, failOnLimits = false): Promise<void> {
     const subs = this.router
       .brokerSubscriptions()
       .filter((s) => !sessionPresent || s.granted === undefined || s.granted >= 0x80);
     const unsubscribes = sessionPresent ? [...this.offlineUnsubscribes] : [];
     this.offlineUnsubscribes.clear();
     await Promise.all([
-      this.subscribe(subs, false),
+      this.subscribe(subs, false, failOnLimits),
       unsubscribes.length > 0 ? this.client.unsubscribeAsync(unsubscribes).catch(noop) : undefined,
     ]);
   }
@@ -52,15 +51,29 @@ export class SubscriptionSync {
       for (const filter of filters) this.offlineUnsubscribes.add(filter);
       return;
     }
+    const problem = unsubscribeProblem(this.limits(), filters, this.protocolVersion);
+    if (problem) throw new MqttSubscribeError(problem);
     await this.client.unsubscribeAsync(filters);
   }
 
   /**
    * Sends SUBSCRIBE for `subs` and reports each SUBACK code: granted, downgraded or refused.
-   * `strict` (runtime subscribe) turns a refusal or failure into a rejection.
+   * `strict` (runtime subscribe) turns a refusal or failure into a rejection. What the broker's
+   * limits forbid (wildcards, shared subscriptions, packet size) is never sent: it is logged, and
+   * rejected when `failOnLimits` (runtime subscribe, and the bootstrap).
    */
-  async subscribe(subs: MqttBrokerSubscription[], strict: boolean): Promise<void> {
+  async subscribe(
+    subs: MqttBrokerSubscription[],
+    strict: boolean,
+    failOnLimits = strict,
+  ): Promise<void> {
     if (subs.length === 0) return;
+    const refused = this.limitProblems(subs);
+    if (refused.length > 0) {
+      for (const text of refused) this.bus.log('error', text);
+      if (failOnLimits) throw new MqttSubscribeError(refused.join(' '));
+      return;
+    }
     const problems: string[] = [];
     await Promise.all(
       this.batches(subs).map(async (batch) => {
@@ -69,6 +82,21 @@ export class SubscriptionSync {
       }),
     );
     if (strict && problems.length > 0) throw new MqttSubscribeError(problems.join(' '));
+  }
+
+  /** The texts of what the broker's limits forbid in these subscriptions, packet by packet. */
+  private limitProblems(subs: MqttBrokerSubscription[]): string[] {
+    const problems: string[] = [];
+    for (const batch of this.batches(subs)) {
+      const problem = subscribeProblem(
+        this.limits(),
+        batch.map((s) => ({ topic: s.filter, qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh })),
+        this.protocolVersion,
+        this.useIdentifiers ? batch[0].id : undefined,
+      );
+      if (problem) problems.push(problem);
+    }
+    return problems;
   }
 
   /**
@@ -85,11 +113,10 @@ export class SubscriptionSync {
   ): Promise<number[] | undefined> {
     const v5 = this.protocolVersion === 5;
     const topics = Object.fromEntries(
-      batch.map((s) => {
-        const qos = this.qosOf(s);
-        if (qos < s.qos) this.bus.log('warn', SUBSCRIBE_QOS_CAPPED(s.filter, s.qos, qos));
-        return [s.filter, v5 ? { qos, nl: s.nl, rap: s.rap, rh: s.rh } : { qos }];
-      }),
+      batch.map((s) => [
+        s.filter,
+        v5 ? { qos: s.qos, nl: s.nl, rap: s.rap, rh: s.rh } : { qos: s.qos },
+      ]),
     );
     const opts = this.useIdentifiers
       ? { properties: { subscriptionIdentifier: batch[0].id } }
@@ -111,10 +138,6 @@ export class SubscriptionSync {
     }
   }
 
-  private qosOf(sub: MqttBrokerSubscription): MqttQos {
-    return Math.min(sub.qos, this.maxQos) as MqttQos;
-  }
-
   private report(sub: MqttBrokerSubscription, code: number | undefined, problems: string[]) {
     if (code === undefined) return;
     this.router.setGranted(sub.filter, code);
@@ -123,7 +146,8 @@ export class SubscriptionSync {
       const text = messages.SUBSCRIBE_REFUSED(sub.filter, code);
       this.bus.log('error', text);
       problems.push(text);
-    } else if (code < this.qosOf(sub)) {
+    } else if (code < sub.qos) {
+      // Also where the QoS asked exceeds the broker's Maximum QoS: a warning, not an error.
       this.bus.log('warn', messages.SUBSCRIBE_DOWNGRADED(sub.filter, sub.qos, code));
     }
   }

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { MqttRoute, RoutedHandler } from '../routing/mqtt.router';
+import type { MqttTracing } from '../tracing/mqtt-tracing';
 import type { MqttOutcome } from './mqtt.dispatcher';
 
 /** A message that shutdown left unstarted. */
@@ -40,19 +41,27 @@ interface Job {
 export class HandlerLane {
   active = 0;
   private readonly waiting: Job[] = [];
+  /** QoS 0 messages among `waiting`: only they count against the QoS 0 limit. */
+  private qos0Waiting = 0;
   private handled = 0;
   private failed = 0;
   private timedOut = 0;
   private dropped = 0;
   private idleWaiters: Array<() => void> = [];
+  private pumping = false;
 
   constructor(
     private readonly handler: RoutedHandler,
-    private readonly limits: { timeout: number; qos0QueueLimit: number },
+    private readonly limits: { timeout: number; qos0QueueLimit: number; tracing?: MqttTracing },
   ) {}
 
   get queued(): number {
     return this.waiting.length;
+  }
+
+  /** Whether nothing runs or waits here. */
+  get idle(): boolean {
+    return this.active === 0 && this.waiting.length === 0;
   }
 
   /**
@@ -63,16 +72,25 @@ export class HandlerLane {
     route: MqttRoute,
     reportAll: boolean,
   ): MqttOutcome | Promise<MqttOutcome | typeof ABANDONED | undefined> | undefined {
-    if (this.active < this.handler.concurrency) return this.run(route, reportAll);
-    if (route.message.packet.qos === 0 && this.waiting.length >= this.limits.qos0QueueLimit) {
+    if (this.active < this.handler.concurrency && this.waiting.length === 0) {
+      return this.run(route, reportAll);
+    }
+    const qos0 = route.message.packet.qos === 0;
+    if (qos0 && this.qos0Waiting >= this.limits.qos0QueueLimit) {
       this.dropped++;
       return { route, kind: 'dropped', durationMs: 0 };
     }
-    return new Promise((settle) => this.waiting.push({ route, reportAll, settle }));
+    if (qos0) this.qos0Waiting++;
+    const queued = new Promise<MqttOutcome | typeof ABANDONED | undefined>((settle) =>
+      this.waiting.push({ route, reportAll, settle }),
+    );
+    if (this.active < this.handler.concurrency) this.pump();
+    return queued;
   }
 
   /** Settles every queued message as abandoned (shutdown). */
   abandonQueued(): void {
+    this.qos0Waiting = 0;
     for (const job of this.waiting.splice(0)) job.settle(ABANDONED);
   }
 
@@ -95,6 +113,29 @@ export class HandlerLane {
     };
   }
 
+  /**
+   * Starts queued messages while there is a free slot. A loop, not recursion: a long queue of
+   * calls that settle at once must not grow the stack.
+   */
+  private pump(): void {
+    if (this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.active < this.handler.concurrency && this.waiting.length > 0) {
+        const job = this.waiting.shift()!;
+        if (job.route.message.packet.qos === 0) this.qos0Waiting--;
+        const settled = this.run(job.route, job.reportAll);
+        if (settled !== undefined && 'then' in settled) settled.then(job.settle, job.settle);
+        else job.settle(settled);
+      }
+    } finally {
+      this.pumping = false;
+    }
+    if (this.active === 0 && this.idleWaiters.length > 0) {
+      for (const wake of this.idleWaiters.splice(0)) wake();
+    }
+  }
+
   private run(
     route: MqttRoute,
     reportAll: boolean,
@@ -103,7 +144,11 @@ export class HandlerLane {
     const started = performance.now();
     let result: unknown;
     try {
-      result = this.handler.invoke(route.message);
+      const tracing = this.limits.tracing;
+      result =
+        tracing === undefined
+          ? this.handler.invoke(route.message)
+          : tracing.runInExtractedContext(route.message, this.handler);
     } catch (error) {
       return this.finish(this.outcome(route, 'failed', started, undefined, error), true);
     }
@@ -118,6 +163,7 @@ export class HandlerLane {
           ? setTimeout(() => {
               done = true;
               resolve(this.finish(this.outcome(route, 'timeout', started), true));
+              this.pump();
             }, this.limits.timeout)
           : undefined;
       const settle = (kind: 'handled' | 'failed', value?: unknown, error?: unknown) => {
@@ -127,6 +173,7 @@ export class HandlerLane {
         const report = kind === 'failed' || reportAll || value !== undefined;
         const outcome = report ? this.outcome(route, kind, started, value, error) : undefined;
         resolve(this.finish(outcome, kind === 'failed'));
+        this.pump();
       };
       result.then(
         (value) => settle('handled', value),
@@ -145,21 +192,13 @@ export class HandlerLane {
     return { route, kind, result, error, durationMs: performance.now() - started };
   }
 
-  /** Counts the call, frees its slot and starts the next queued message. */
+  /** Counts the call and frees its slot (the caller starts the next one). */
   private finish<T extends MqttOutcome | undefined>(outcome: T, failed = false): T {
     this.active--;
     if (!failed) this.handled++;
-    else if (outcome?.kind === 'timeout') {
+    else {
       this.failed++;
-      this.timedOut++;
-    } else this.failed++;
-    const next = this.waiting.shift();
-    if (next) {
-      const settled = this.run(next.route, next.reportAll);
-      if (settled !== undefined && 'then' in settled) settled.then(next.settle, next.settle);
-      else next.settle(settled);
-    } else if (this.active === 0 && this.idleWaiters.length > 0) {
-      for (const wake of this.idleWaiters.splice(0)) wake();
+      if (outcome?.kind === 'timeout') this.timedOut++;
     }
     return outcome;
   }

@@ -3,6 +3,7 @@ import type { MqttPublishOptions } from '../interfaces/mqtt-service.interface';
 import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttRouter } from '../routing/mqtt.router';
+import { describeError } from '../utils/describe-error';
 import { previewPayload, type MqttPayload } from '../utils/payload.utils';
 import type { DeadLetters } from './dead-letters';
 import { ABANDONED, type MqttDispatcher, type MqttOutcome } from './mqtt.dispatcher';
@@ -18,8 +19,10 @@ const DROP_WARNING_EVERY_MS = 10_000;
  * acknowledges on. Nothing here calls back into the connection.
  */
 export class MessagePipeline {
-  private dropsSinceWarning = 0;
+  /** QoS 0 drops per handler since the last warning. */
+  private readonly drops = new Map<string, number>();
   private lastDropWarning = 0;
+  private dropTimer?: NodeJS.Timeout;
 
   constructor(
     private readonly router: MqttRouter,
@@ -32,30 +35,39 @@ export class MessagePipeline {
   /**
    * Handles one PUBLISH. Returns undefined when it may be acknowledged at once, else a promise
    * of whether to acknowledge it (false: shutdown left it unstarted; the broker redelivers it).
+   * Each handler's outcome is acted on as soon as that handler settles; the acknowledgement
+   * waits for every handler that did not choose `ack: 'on-receipt'`, and for dead letters.
    */
   readonly handle = (packet: IPublishPacket): Promise<boolean> | undefined => {
     const routes = this.router.route(packet);
     if (routes.length === 0) return undefined;
-    this.dispatcher.reportAll = this.bus.observed;
-    const result = this.dispatcher.dispatch(routes);
-    if (result === undefined) return undefined;
-    const waitForHandlers = packet.qos > 0 && routes.some((r) => !r.handler.ackOnReceipt);
-    const verdict =
-      'then' in result
-        ? result.then((outcomes) => (outcomes === ABANDONED ? false : this.settle(outcomes)))
-        : this.settle(result);
-    if (!waitForHandlers) return undefined;
-    return verdict === true ? undefined : verdict;
+    const reportAll = this.bus.observed;
+    let waits: Array<Promise<boolean>> | undefined;
+    for (let i = 0; i < routes.length; i++) {
+      const route = routes[i];
+      const result = this.dispatcher.run(route, reportAll);
+      if (result === undefined) continue;
+      const tracked = packet.qos > 0 && !route.handler.ackOnReceipt;
+      let verdict: Promise<boolean> | undefined;
+      if ('then' in result) {
+        verdict = result.then((outcome) =>
+          outcome === ABANDONED ? false : outcome === undefined ? true : this.settle(outcome),
+        );
+      } else {
+        const after = this.act(result);
+        if (after) verdict = after.then(() => true);
+      }
+      if (verdict && tracked) (waits ??= []).push(verdict);
+    }
+    if (!waits) return undefined;
+    if (waits.length === 1) return waits[0];
+    return Promise.all(waits).then((verdicts) => verdicts.every(Boolean));
   };
 
-  /** Acts on the outcomes; resolves once dead letters were sent (the ack waits for them). */
-  private settle(outcomes: readonly MqttOutcome[]): true | Promise<boolean> {
-    let pending: Array<Promise<void>> | undefined;
-    for (const outcome of outcomes) {
-      const after = this.act(outcome);
-      if (after) (pending ??= []).push(after);
-    }
-    return pending ? Promise.all(pending).then(() => true) : true;
+  /** Acts on one outcome; resolves once its dead letter was sent (the ack waits for it). */
+  private settle(outcome: MqttOutcome): true | Promise<boolean> {
+    const after = this.act(outcome);
+    return after ? after.then(() => true) : true;
   }
 
   private act(outcome: MqttOutcome): Promise<void> | undefined {
@@ -106,20 +118,24 @@ export class MessagePipeline {
   }
 
   private dropped(handler: string): void {
-    this.dropsSinceWarning++;
-    const now = Date.now();
-    if (now - this.lastDropWarning < DROP_WARNING_EVERY_MS) return;
-    this.bus.log('warn', messages.QOS0_DROPPED(handler, this.dropsSinceWarning));
-    this.dropsSinceWarning = 0;
-    this.lastDropWarning = now;
+    this.drops.set(handler, (this.drops.get(handler) ?? 0) + 1);
+    const wait = this.lastDropWarning + DROP_WARNING_EVERY_MS - Date.now();
+    if (wait <= 0) {
+      this.warnDrops();
+    } else if (!this.dropTimer) {
+      // Drops within the quiet period are summed up when it ends, even if none follow.
+      this.dropTimer = setTimeout(() => this.warnDrops(), wait);
+      this.dropTimer.unref();
+    }
   }
-}
 
-/** The reason to report for a handler's error; for Nest's HttpException, its response message. */
-function describeError(error: unknown): string {
-  const response = (error as { getResponse?: () => unknown } | null)?.getResponse?.();
-  const detail = (response as { message?: unknown } | undefined)?.message;
-  if (Array.isArray(detail)) return detail.join('; ');
-  if (typeof detail === 'string') return detail;
-  return error instanceof Error ? error.message : String(error);
+  private warnDrops(): void {
+    clearTimeout(this.dropTimer);
+    this.dropTimer = undefined;
+    for (const [handler, count] of this.drops) {
+      this.bus.log('warn', messages.QOS0_DROPPED(handler, count));
+    }
+    this.drops.clear();
+    this.lastDropWarning = Date.now();
+  }
 }

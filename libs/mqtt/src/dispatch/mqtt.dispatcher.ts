@@ -1,4 +1,5 @@
 import type { MqttRoute, RoutedHandler } from '../routing/mqtt.router';
+import type { MqttTracing } from '../tracing/mqtt-tracing';
 import { ABANDONED, HandlerLane, type MqttHandlerStats } from './handler-lane';
 
 export { ABANDONED };
@@ -16,13 +17,13 @@ export interface MqttOutcome {
 }
 
 /**
- * What `dispatch` returns: `undefined` when every handler already finished with nothing to
- * report; the outcomes when all finished synchronously; else a promise of them (it never
- * rejects). `ABANDONED` in the promise's place means shutdown left a message unstarted: its
- * acknowledgement must be withheld so that a persistent session redelivers it.
+ * What `run` returns for one route: `undefined` when the handler already finished with nothing
+ * to report; the outcome when it finished at once; else a promise of it (it never rejects).
+ * `ABANDONED` means shutdown left the message unstarted: its acknowledgement must be withheld
+ * so that a persistent session redelivers it.
  */
-export type MqttDispatchResult =
-  undefined | readonly MqttOutcome[] | Promise<readonly MqttOutcome[] | typeof ABANDONED>;
+export type MqttRunResult =
+  undefined | MqttOutcome | Promise<MqttOutcome | typeof ABANDONED | undefined>;
 
 /** How handlers are run. */
 export interface MqttDispatcherOptions {
@@ -30,6 +31,8 @@ export interface MqttDispatcherOptions {
   handlerTimeout: number;
   /** QoS 0 messages that may wait per handler; past it they are dropped. */
   qos0QueueLimit: number;
+  /** OpenTelemetry tracing of handler calls (MQTT 5, `@opentelemetry/api` installed). */
+  tracing?: MqttTracing;
 }
 
 /**
@@ -39,58 +42,43 @@ export interface MqttDispatcherOptions {
  */
 export class MqttDispatcher {
   private readonly lanes = new Map<RoutedHandler, HandlerLane>();
+  /** Lanes of unregistered handlers, kept until their last call settled. */
+  private readonly retired = new Set<HandlerLane>();
+  /** Counters of retired lanes that finished, so totals never go down. */
+  private readonly retiredTotals = { received: 0, dropped: 0 };
   private intake = true;
-  /** Whether successful outcomes are reported too (someone listens to message events). */
-  reportAll = false;
 
   constructor(private readonly options: MqttDispatcherOptions) {}
 
-  /** Runs (or queues) each route's handler with its message. */
-  dispatch(routes: readonly MqttRoute[]): MqttDispatchResult {
+  /** Runs (or queues) the route's handler with its message. */
+  run(route: MqttRoute, reportAll: boolean): MqttRunResult {
     if (!this.intake) return Promise.resolve(ABANDONED);
-    let reported: MqttOutcome[] | undefined;
-    let pending: Array<Promise<MqttOutcome | typeof ABANDONED | undefined>> | undefined;
-    for (let i = 0; i < routes.length; i++) {
-      const route = routes[i];
-      const outcome = this.lane(route.handler).take(route, this.reportAll);
-      if (outcome === undefined) continue;
-      if ('then' in outcome) (pending ??= []).push(outcome);
-      else (reported ??= []).push(outcome);
-    }
-    if (!pending) return reported;
-    const done = reported ?? [];
-    return Promise.all(pending).then((outcomes) => {
-      for (const outcome of outcomes) {
-        if (outcome === ABANDONED) return ABANDONED;
-        if (outcome !== undefined) done.push(outcome);
-      }
-      return done;
-    });
+    return this.lane(route.handler).take(route, reportAll);
   }
 
   /** Stops starting messages: new ones and queued ones are abandoned (left unacknowledged). */
   stop(): void {
     this.intake = false;
-    for (const lane of this.lanes.values()) lane.abandonQueued();
+    for (const lane of this.all()) lane.abandonQueued();
   }
 
   /** Handler calls running now. */
   get running(): number {
     let n = 0;
-    for (const lane of this.lanes.values()) n += lane.active;
+    for (const lane of this.all()) n += lane.active;
     return n;
   }
 
   /** Messages waiting for a busy handler. */
   get queued(): number {
     let n = 0;
-    for (const lane of this.lanes.values()) n += lane.queued;
+    for (const lane of this.all()) n += lane.queued;
     return n;
   }
 
   /** Resolves true once no handler runs, or false after `timeoutMs`. */
   async idle(timeoutMs: number): Promise<boolean> {
-    const busy = [...this.lanes.values()].filter((l) => l.active > 0);
+    const busy = [...this.all()].filter((l) => l.active > 0);
     if (busy.length === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<boolean>((resolve) => {
@@ -102,14 +90,50 @@ export class MqttDispatcher {
     return result;
   }
 
-  /** Counters of every handler that has run. */
-  stats(): MqttHandlerStats[] {
-    return [...this.lanes.values()].map((lane) => lane.stats());
+  /**
+   * Counters of each of `handlers` (zeros for one that has not run yet); without `handlers`,
+   * of every registered handler that has run.
+   */
+  stats(handlers?: readonly RoutedHandler[]): MqttHandlerStats[] {
+    if (!handlers) return [...this.lanes.values()].map((lane) => lane.stats());
+    return handlers.map((h) => this.lane(h).stats());
   }
 
-  /** Forgets a handler that was unregistered (its running calls still finish). */
+  /** Totals over every handler that ever ran, unregistered ones included. */
+  totals(): { received: number; dropped: number } {
+    let received = this.retiredTotals.received;
+    let dropped = this.retiredTotals.dropped;
+    for (const lane of this.all()) {
+      const s = lane.stats();
+      received += s.handled + s.failed;
+      dropped += s.dropped;
+    }
+    return { received, dropped };
+  }
+
+  /** Forgets an unregistered handler; its running and queued calls still finish. */
   forget(handler: RoutedHandler): void {
+    const lane = this.lanes.get(handler);
+    if (!lane) return;
     this.lanes.delete(handler);
+    this.retired.add(lane);
+    this.sweep();
+  }
+
+  private *all(): Iterable<HandlerLane> {
+    yield* this.lanes.values();
+    yield* this.retired;
+  }
+
+  /** Drops retired lanes with nothing left to do, keeping their counts. */
+  private sweep(): void {
+    for (const lane of this.retired) {
+      if (!lane.idle) continue;
+      const s = lane.stats();
+      this.retiredTotals.received += s.handled + s.failed;
+      this.retiredTotals.dropped += s.dropped;
+      this.retired.delete(lane);
+    }
   }
 
   private lane(handler: RoutedHandler): HandlerLane {
@@ -118,8 +142,10 @@ export class MqttDispatcher {
       lane = new HandlerLane(handler, {
         timeout: handler.timeout ?? this.options.handlerTimeout,
         qos0QueueLimit: this.options.qos0QueueLimit,
+        tracing: this.options.tracing,
       });
       this.lanes.set(handler, lane);
+      if (this.retired.size > 0) this.sweep();
     }
     return lane;
   }

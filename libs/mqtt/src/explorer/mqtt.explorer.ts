@@ -11,12 +11,13 @@ import type { MqttConfig } from '../interfaces/mqtt-config.interface';
 import type { MqttModuleOptions } from '../interfaces/mqtt-module-options.interface';
 import {
   MQTT_ARGS_METADATA,
-  MQTT_CONFIG,
+  MQTT_CONNECTION_CONFIG,
   MQTT_EVENT_METADATA,
   MQTT_MODULE_OPTIONS,
   MQTT_SUBSCRIBE_METADATA,
 } from '../mqtt.constants';
 import * as messages from '../mqtt.messages';
+import { describeError } from '../utils/describe-error';
 import { getMqttServiceToken } from '../mqtt.tokens';
 import { MqttEventBus } from '../mqtt-event-bus';
 import { MqttRouter } from '../routing/mqtt.router';
@@ -53,7 +54,7 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     private readonly moduleRef: ModuleRef,
     private readonly router: MqttRouter,
     private readonly bus: MqttEventBus,
-    @Inject(MQTT_CONFIG) private readonly config: MqttConfig,
+    @Inject(MQTT_CONNECTION_CONFIG) private readonly config: MqttConfig,
     @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
   ) {}
 
@@ -219,9 +220,6 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
 
   private listenerFailed(name: string, type: string, error: unknown): void {
     // Not through the 'log' event, so a failing @OnMqttLog listener cannot loop.
-    this.bus.logQuietly(
-      'error',
-      messages.LISTENER_FAILED(name, type, error instanceof Error ? error.message : String(error)),
-    );
+    this.bus.logQuietly('error', messages.LISTENER_FAILED(name, type, describeError(error)));
   }
 }

@@ -49,6 +49,12 @@ export interface MqttConfigInput {
   MQTT_PROTOCOL_VERSION?: string | number;
   /** Start a clean session. @default true */
   MQTT_CLEAN_SESSION?: boolean | string;
+  /**
+   * MQTT 5 Session Expiry Interval: seconds the broker keeps the session after the connection
+   * closes, 0-4294967295 (4294967295: never expires). Ignored on MQTT 3.x.
+   * @default 0 with MQTT_CLEAN_SESSION=true, 4294967295 with MQTT_CLEAN_SESSION=false
+   */
+  MQTT_SESSION_EXPIRY?: number | string;
   /** Seconds to wait for the broker's CONNACK. @default 5 */
   MQTT_CONNECTION_TIMEOUT?: number | string;
   /** Seconds between reconnect attempts; 0 turns reconnecting off. @default 1 */
@@ -75,7 +81,8 @@ export interface MqttConfigInput {
   MQTT_PUBLISH_TIMEOUT?: number | string;
   /**
    * Highest QoS the broker supports (NATS's MQTT listener: 1). A publish above it is refused with
-   * MqttPublishError; a subscription above it asks for this QoS (with a warning). @default 2
+   * MqttPublishError instead of the broker dropping the connection; a subscription above it is
+   * granted a lower QoS by the broker (logged as a downgrade). @default 2
    */
   MQTT_MAX_QOS?: number | string;
   /**
@@ -132,6 +139,8 @@ export interface MqttConfig {
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   protocolVersion: 3 | 4 | 5;
   cleanSession: boolean;
+  /** MQTT 5 Session Expiry Interval in seconds (4294967295: never); sent when above 0. */
+  sessionExpiry: number;
   /** Milliseconds. */
   connectionTimeout: number;
   /** Milliseconds; 0 means no reconnect. */
