@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { findExecutable } from '../support';
 import { describeWithBinaries } from './support/broker-node';
 import { measureFeatures, type BrokerFeatures } from './support/features';
-import { runFailover } from './support/failover';
+import { expectNoLoss, runFailover } from './support/failover';
 import {
   mqtt5BootstrapError,
   qos2RefusedByModule,
@@ -111,12 +111,7 @@ describeWithBinaries(
       expect(result.portAfter).not.toBe(cluster.nodes[0].port);
       expect(result.brokerAfter).toBe(`mqtt://127.0.0.1:${result.portAfter}`);
       expect(result.published).toBe(MESSAGES);
-      if (result.lost.length > 0) {
-        const range = `${result.lost[0]}..${result.lost[result.lost.length - 1]}`;
-        throw new Error(
-          `${result.lost.length} lost (${range}); module log:\n${result.logs.join('\n')}`,
-        );
-      }
+      expectNoLoss(result);
     });
   },
 );

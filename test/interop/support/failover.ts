@@ -85,6 +85,12 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     app.mqtt.events$.subscribe((e) => {
       if (e.type === 'connect') connects.push(app.mqtt.client.options.port ?? 0);
       if (e.type === 'log') logs.push(`${Date.now() - started} ms ${e.level}: ${e.message}`);
+      if (e.type === 'reconnect' || e.type === 'close' || e.type === 'error') {
+        const detail = e.type === 'error' ? ` ${e.error.message}` : '';
+        logs.push(
+          `${Date.now() - started} ms event: ${e.type}${detail} (port ${app.mqtt.client.options.port})`,
+        );
+      }
     });
     connected = () => app.mqtt.connected;
     brokerNow = () => app.mqtt.status().broker;
@@ -176,4 +182,13 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
     await closeClient(publisher);
     await close();
   }
+}
+
+/** Fails with the lost numbers and the module's log when anything acknowledged was lost. */
+export function expectNoLoss(result: FailoverResult): void {
+  if (result.lost.length === 0) return;
+  const range = `${result.lost[0]}..${result.lost[result.lost.length - 1]}`;
+  throw new Error(
+    `${result.lost.length} of ${result.published} lost (${range}); module log:\n${result.logs.join('\n')}`,
+  );
 }
