@@ -184,8 +184,14 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
   }
 }
 
-/** Fails with the lost numbers and the module's log when anything acknowledged was lost. */
+/**
+ * Fails with the module's log when the app did not reconnect, or with the lost numbers when
+ * anything acknowledged was lost.
+ */
 export function expectNoLoss(result: FailoverResult): void {
+  if (result.reconnectMs < 0) {
+    throw new Error(`the app did not reconnect; module log:\n${result.logs.join('\n')}`);
+  }
   if (result.lost.length === 0) return;
   const range = `${result.lost[0]}..${result.lost[result.lost.length - 1]}`;
   throw new Error(
