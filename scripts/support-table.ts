@@ -9,6 +9,8 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
+import * as prettier from 'prettier';
+
 import type { BrokerResult, FailoverFigures } from '../test/interop/support/results';
 
 const ROOT = join(__dirname, '..');
@@ -104,12 +106,15 @@ export function supportTable(): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   const doc = readFileSync(DOC, 'utf8');
   const start = doc.indexOf(START);
   const end = doc.indexOf(END);
   if (start < 0 || end < start) throw new Error(`${DOC} lacks the markers ${START} ... ${END}`);
-  const updated = `${doc.slice(0, start + START.length)}\n\n${supportTable()}\n\n${doc.slice(end)}`;
+  const raw = `${doc.slice(0, start + START.length)}\n\n${supportTable()}\n\n${doc.slice(end)}`;
+  // Formatted as `npm run format` would, so that the check and prettier agree.
+  const options = (await prettier.resolveConfig(DOC)) ?? {};
+  const updated = await prettier.format(raw, { ...options, filepath: DOC });
   if (process.argv.includes('--check')) {
     if (updated !== doc) {
       console.error(
@@ -123,4 +128,9 @@ function main(): void {
   console.log(`Wrote the support table of ${DOC}`);
 }
 
-if (require.main === module) main();
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
