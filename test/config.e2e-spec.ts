@@ -532,13 +532,21 @@ describe('configuration through ConfigService', () => {
       };
 
       const first = await boot();
-      expect(first.events).toContainEqual({ type: 'connect', sessionPresent: false });
+      expect(first.events).toContainEqual({
+        type: 'connect',
+        sessionPresent: false,
+        broker: expect.any(String),
+      });
       await first.mqtt.subscribe('cfg/persist', () => undefined, { qos: 1 });
       await first.moduleRef.close();
       open.splice(open.indexOf(first.moduleRef), 1);
 
       const second = await boot();
-      expect(second.events).toContainEqual({ type: 'connect', sessionPresent: true });
+      expect(second.events).toContainEqual({
+        type: 'connect',
+        sessionPresent: true,
+        broker: expect.any(String),
+      });
       expect(second.logger.mqtt('log')).toContain(
         `Connected to mqtt://127.0.0.1:${mosquitto.port} (session resumed)`,
       );

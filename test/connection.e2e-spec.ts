@@ -397,7 +397,11 @@ describe('the broker connection', () => {
         expect(types.indexOf('offline')).toBeGreaterThanOrEqual(0);
         expect(types.indexOf('reconnect')).toBeGreaterThan(types.indexOf('offline'));
         expect(types.lastIndexOf('connect')).toBeGreaterThan(types.indexOf('reconnect'));
-        expect(events).toContainEqual({ type: 'connect', sessionPresent: false });
+        expect(events).toContainEqual({
+          type: 'connect',
+          sessionPresent: false,
+          broker: expect.any(String),
+        });
         expect(states[0]).toBe('connected');
         expect(states.indexOf('offline')).toBeGreaterThan(0);
         expect(states.indexOf('reconnecting')).toBeGreaterThan(states.indexOf('offline'));

@@ -185,7 +185,9 @@ describeWithMosquitto('lifecycle hooks (section 9)', () => {
         providers: [Fence, Lifecycle],
       });
       const life = current.get(Lifecycle);
-      expect(life.of('connect')).toEqual([{ type: 'connect', sessionPresent: false }]);
+      expect(life.of('connect')).toEqual([
+        { type: 'connect', sessionPresent: false, broker: expect.any(String) },
+      ]);
 
       const subscribes = life.of('subscribe');
       expect(subscribes).toEqual(
@@ -271,7 +273,11 @@ describeWithMosquitto('lifecycle hooks (section 9)', () => {
 
     await mosquitto.restart();
     await until('the second connect', () => life.of('connect').length === 2, 10_000);
-    expect(life.of('connect')[1]).toEqual({ type: 'connect', sessionPresent: false });
+    expect(life.of('connect')[1]).toEqual({
+      type: 'connect',
+      sessionPresent: false,
+      broker: expect.any(String),
+    });
     // The subscriptions were made again on the new connection.
     await until(
       'the resubscription',

@@ -33,7 +33,8 @@ export interface MqttConnectTarget {
 }
 
 /**
- * Turns a validated {@link MqttConfig} into the arguments of MQTT.js `connect()`. TLS
+ * Turns a validated {@link MqttConfig} into the arguments of MQTT.js `connect()`; a broker list
+ * becomes MQTT.js's `servers` rotation (the URL names the first broker). TLS
  * files are read here (their content is never printed); a file that can no longer be
  * read gives an `MqttConfigError` naming the key and path.
  */
@@ -67,6 +68,10 @@ export function toMqttConnectOptions(config: MqttConfig): MqttConnectTarget {
   }
   // MQTT.js builds the websocket URL from `hostname` without brackets.
   if (websocket && bracketedHost !== config.host) options.hostname = bracketedHost;
+  // A list: MQTT.js's own rotation, one entry per (re)connect attempt, first to last and round.
+  if (config.brokers.length > 1) {
+    options.servers = config.brokers.map(({ protocol, host, port }) => ({ protocol, host, port }));
+  }
 
   if (config.protocol === 'mqtts' || config.protocol === 'wss') {
     const tls = tlsOptions(config);
@@ -95,7 +100,9 @@ function tlsOptions(config: MqttConfig): MqttTlsConnectOptions {
   }
   if (config.tls.ciphers !== undefined) tls.ciphers = config.tls.ciphers;
   if (config.tls.insecure) tls.checkServerIdentity = () => undefined;
-  if (isIP(config.host) === 0) tls.servername = config.host;
+  // With a list MQTT.js sets the name from the host it connects to (the service clears the one
+  // MQTT.js keeps from the previous broker before each attempt).
+  if (isIP(config.host) === 0 && config.brokers.length <= 1) tls.servername = config.host;
   return tls;
 }
 

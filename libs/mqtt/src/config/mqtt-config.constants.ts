@@ -29,6 +29,7 @@ export const MQTT_INT_RANGES = Object.freeze({
   MQTT_RECONNECT_PERIOD: [0, 86400],
   MQTT_SHUTDOWN_TIMEOUT: [0, 3600],
   MQTT_SESSION_EXPIRY: [0, 4294967295],
+  MQTT_MAX_QOS: [0, 2],
   MQTT_RECONNECT_MAX_PERIOD: [0, 86400],
   MQTT_OFFLINE_QUEUE_LIMIT: [0, 10_000_000],
   MQTT_QOS0_QUEUE_LIMIT: [1, 10_000_000],
@@ -106,7 +107,7 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   MQTT_BROKER_URL: {
     default: 'localhost',
     description:
-      'Host name, IPv4 or [IPv6] address, or a URL mqtt://, mqtts://, ws:// or wss:// (the scheme sets transport, TLS, port and websocket path).',
+      'Host name, IPv4 or [IPv6] address, or a URL mqtt://, mqtts://, ws:// or wss:// (the scheme sets transport, TLS, port and websocket path); or a comma-separated list of them (entries may be `host:port`) to fail over between.',
     trimmed: true,
   },
   MQTT_BROKER_PORT: {
@@ -289,6 +290,18 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
     default: 0,
     description:
       'Seconds `publish()` waits for the broker before it rejects (fractions allowed, 0: no limit).',
+    trimmed: true,
+  },
+  MQTT_MAX_QOS: {
+    default: 2,
+    description:
+      'Highest QoS the broker supports (NATS: 1): a publish above it is refused with an error instead of the broker dropping the connection.',
+    trimmed: true,
+  },
+  MQTT_PROBE_SHARED: {
+    default: false,
+    description:
+      'At bootstrap, check that `$share/...` subscriptions deliver (publish a probe message through one); fail the bootstrap if the broker does not (MQTT 3.1.1 brokers cannot say so).',
     trimmed: true,
   },
 } as const satisfies Record<MqttConfigKey, MqttConfigKeyInfo>);

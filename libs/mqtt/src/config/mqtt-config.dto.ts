@@ -165,4 +165,11 @@ export class MqttConfigDto implements MqttConfigInput {
   /** Seconds `publish()` waits for the broker, fractions allowed, 0: no limit. @default 0 */
   @IsEnvSeconds(...MQTT_SECONDS_RANGES.MQTT_PUBLISH_TIMEOUT)
   MQTT_PUBLISH_TIMEOUT?: number | string;
+  /** Highest QoS the broker supports, 0-2. @default 2 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_MAX_QOS)
+  MQTT_MAX_QOS?: number | string;
+
+  /** Check at bootstrap that shared subscriptions deliver. @default false */
+  @IsEnvBoolean()
+  MQTT_PROBE_SHARED?: boolean | string;
 }

@@ -130,6 +130,26 @@ export const brokerUrlPath = (path: string, shown: string) =>
 export const brokerUrlQuery = (shown: string) =>
   `MQTT_BROKER_URL must not have a query (?...) or fragment (#...), got ${JSON.stringify(shown)}.`;
 
+/** An empty entry in a comma-separated broker list (`a,,b` or a trailing comma). */
+export const brokerListEmptyEntry = (position: number, count: number) =>
+  `MQTT_BROKER_URL lists ${count} brokers separated by commas, but entry ${position} is empty: remove the extra comma.`;
+
+/** An invalid entry in a broker list: `reason` is the message for that entry alone. */
+export const brokerListEntry = (position: number, count: number, reason: string) =>
+  `MQTT_BROKER_URL entry ${position} of ${count} is invalid: ${reason}`;
+
+/** A websocket path on an entry of a broker list. */
+export const brokerListPath = (position: number, count: number, entry: string) =>
+  `MQTT_BROKER_URL entry ${position} of ${count} has a path (${JSON.stringify(entry)}): in a broker list, put the websocket path in MQTT_WS_PATH.`;
+
+/** A broker list whose URLs mix schemes (TLS or transport differ). */
+export const brokerListMixedSchemes = (schemes: string) =>
+  `MQTT_BROKER_URL lists brokers with different schemes (${schemes}): every broker of a list must use the same transport and TLS setting; write them all with one scheme.`;
+
+/** The same broker twice in a list. */
+export const brokerListDuplicate = (hostPort: string) =>
+  `MQTT_BROKER_URL lists the broker ${hostPort} more than once: list each broker once.`;
+
 // --- several keys -------------------------------------------------------------------------
 
 /** The URL's scheme says websockets or tcp, `MQTT_TRANSPORT` says the other. */

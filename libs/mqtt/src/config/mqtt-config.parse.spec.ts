@@ -39,6 +39,7 @@ describe('parseMqttConfig', () => {
         protocol: 'mqtt',
         host: 'localhost',
         port: 1883,
+        brokers: [{ protocol: 'mqtt', host: 'localhost', port: 1883 }],
         wsPath: '/mqtt',
         keepalive: 60,
         tls: { enabled: false, certReqs: 'CERT_REQUIRED', insecure: false },
@@ -54,6 +55,8 @@ describe('parseMqttConfig', () => {
         qos0QueueLimit: 1000,
         offlineQueueLimit: 1000,
         publishTimeout: 0,
+        maxQos: 2,
+        probeShared: false,
       } satisfies MqttConfig);
       expect(warnings).toEqual([]);
     });

@@ -1,3 +1,4 @@
+import { isIPv6 } from 'node:net';
 import { createSecureContext } from 'node:tls';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
@@ -28,7 +29,7 @@ import { getMqttValueParser } from './mqtt-config.decorators';
 import { MqttConfigDto } from './mqtt-config.dto';
 import * as messages from './mqtt-config.messages';
 import {
-  parseBrokerAddress,
+  parseBrokerList,
   type MqttBrokerAddress,
   type MqttTlsVersionSetting,
   type MqttValueParser,
@@ -147,11 +148,14 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
   const changed = (key: MqttConfigKey) =>
     values[key] !== undefined && values[key] !== defaultOf(key);
 
-  const address: MqttBrokerAddress = (() => {
-    const result = parseBrokerAddress(valueOf<string>('MQTT_BROKER_URL'));
-    return result.ok && result.value ? result.value : { host: 'localhost' };
+  const addresses: MqttBrokerAddress[] = (() => {
+    const result = parseBrokerList(valueOf<string>('MQTT_BROKER_URL'));
+    return result.ok && result.value?.length ? result.value : [{ host: 'localhost' }];
   })();
-  const scheme = address.scheme;
+  const address = addresses[0];
+  const listed = addresses.length > 1;
+  // Every scheme of a list is the same (checked by parseBrokerList); entries may leave it out.
+  const scheme = addresses.find((a) => a.scheme)?.scheme;
 
   const tlsSetting = get<boolean>('MQTT_TLS_ENABLED');
   const transportSetting = get<MqttTransport>('MQTT_TRANSPORT');
@@ -175,7 +179,7 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
   let port: number;
   let portDefaulted = false;
   if (address.port !== undefined) {
-    if (portSetting !== undefined && portSetting !== address.port) {
+    if (!listed && portSetting !== undefined && portSetting !== address.port) {
       issue('MQTT_BROKER_URL', messages.urlPortConflict(address.port, portSetting));
     }
     port = address.port;
@@ -186,6 +190,23 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
   } else {
     port = valueOf<number>('MQTT_BROKER_PORT');
     portDefaulted = !bad('MQTT_BROKER_PORT');
+  }
+
+  // In a list, MQTT_BROKER_PORT (else the scheme's port) is the port of entries without one.
+  const fallbackPort =
+    portSetting ?? (scheme ? MQTT_SCHEME_PORTS[scheme] : valueOf<number>('MQTT_BROKER_PORT'));
+  const brokers = addresses.map((entry) => ({
+    host: entry.host,
+    port: entry === address ? port : (entry.port ?? fallbackPort),
+  }));
+  const seen = new Set<string>();
+  for (const broker of brokers) {
+    const hostPort = `${isIPv6(broker.host) ? `[${broker.host}]` : broker.host}:${broker.port}`;
+    if (seen.has(hostPort)) {
+      issue('MQTT_BROKER_URL', messages.brokerListDuplicate(hostPort));
+      break;
+    }
+    seen.add(hostPort);
   }
 
   const wsPathSetting = get<string>('MQTT_WS_PATH');
@@ -316,12 +337,14 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
     );
   }
 
+  const protocol = ws ? (tls ? 'wss' : 'ws') : tls ? 'mqtts' : 'mqtt';
   const config: MqttConfig = {
     clientId,
     clientIdGenerated,
-    protocol: ws ? (tls ? 'wss' : 'ws') : tls ? 'mqtts' : 'mqtt',
+    protocol,
     host: address.host,
     port,
+    brokers: brokers.map((broker) => ({ protocol, ...broker })),
     wsPath,
     username,
     password,
@@ -342,6 +365,8 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
     qos0QueueLimit: valueOf<number>('MQTT_QOS0_QUEUE_LIMIT'),
     offlineQueueLimit: valueOf<number>('MQTT_OFFLINE_QUEUE_LIMIT'),
     publishTimeout: Math.round(valueOf<number>('MQTT_PUBLISH_TIMEOUT') * 1000),
+    maxQos: valueOf<0 | 1 | 2>('MQTT_MAX_QOS'),
+    probeShared: valueOf<boolean>('MQTT_PROBE_SHARED'),
   };
   return { config: hidePassword(dropUndefined(config)), warnings, normalised: values };
 }

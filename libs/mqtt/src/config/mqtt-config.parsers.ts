@@ -262,14 +262,48 @@ export function willPayload(): MqttValueParser<string | number | Buffer> {
   };
 }
 
-/** `MQTT_BROKER_URL`: checks the syntax and gives the trimmed string (see {@link parseBrokerAddress}). */
+/**
+ * `MQTT_BROKER_URL`: checks the syntax and gives the trimmed string (see {@link parseBrokerAddress}
+ * and {@link parseBrokerList}).
+ */
 export function brokerUrl(): MqttValueParser<string> {
   return (key, raw) => {
     if (isUnset(raw)) return UNSET;
     if (typeof raw !== 'string') return fail(messages.notString(key, raw));
-    const address = parseBrokerAddress(raw);
-    return address.ok ? ok(raw.trim()) : fail(address.message);
+    const addresses = parseBrokerList(raw);
+    return addresses.ok ? ok(raw.trim()) : fail(addresses.message);
   };
+}
+
+/**
+ * Reads `MQTT_BROKER_URL` as one broker or a comma-separated list of brokers to fail over
+ * between, in order. A single value follows {@link parseBrokerAddress}. In a list each entry is
+ * a host, `host:port`, `[IPv6]:port` or an mqtt/mqtts/ws/wss URL without a path; the entries
+ * must agree on TLS and transport. A bad entry is named by its position and text.
+ */
+export function parseBrokerList(raw: string): MqttValueResult<MqttBrokerAddress[]> {
+  const value = raw.trim();
+  if (!value.includes(',')) {
+    const single = parseBrokerAddress(value);
+    return single.ok ? ok(single.value ? [single.value] : []) : single;
+  }
+  const entries = value.split(',').map((entry) => entry.trim());
+  const addresses: MqttBrokerAddress[] = [];
+  for (const [index, entry] of entries.entries()) {
+    if (entry === '') return fail(messages.brokerListEmptyEntry(index + 1, entries.length));
+    const address = parseBrokerAddress(entry, true);
+    if (!address.ok) {
+      return fail(messages.brokerListEntry(index + 1, entries.length, address.message));
+    }
+    const parsed = address.value!;
+    if (parsed.path !== undefined) {
+      return fail(messages.brokerListPath(index + 1, entries.length, entry));
+    }
+    addresses.push(parsed);
+  }
+  const kinds = new Set(addresses.filter((a) => a.scheme).map((a) => a.scheme));
+  if (kinds.size > 1) return fail(messages.brokerListMixedSchemes([...kinds].join(', ')));
+  return ok(addresses);
 }
 
 const SCHEME_RE = /^([A-Za-z][A-Za-z0-9+.-]*):\/\/(.*)$/s;
@@ -286,9 +320,13 @@ function isHostName(host: string): boolean {
  * Reads `MQTT_BROKER_URL`: a bare host name, IPv4 address or IPv6 address (with or
  * without brackets), or a URL `scheme://host[:port][/path]` with scheme mqtt, mqtts,
  * ws or wss. User info (`user:secret@`) is refused, and never shown: everything up to
- * the last `@` is replaced by `***` in the message.
+ * the last `@` is replaced by `***` in the message. `inList`: an entry of a broker list, where a
+ * bare `host:port` is allowed (MQTT_BROKER_PORT cannot give each entry its own port).
  */
-export function parseBrokerAddress(raw: string): MqttValueResult<MqttBrokerAddress> {
+export function parseBrokerAddress(
+  raw: string,
+  inList = false,
+): MqttValueResult<MqttBrokerAddress> {
   const value = raw.trim();
   const match = SCHEME_RE.exec(value);
   const schemeText = match?.[1]?.toLowerCase();
@@ -335,7 +373,7 @@ export function parseBrokerAddress(raw: string): MqttValueResult<MqttBrokerAddre
   if (portText !== undefined) {
     const number = /^\d{1,5}$/.test(portText) ? Number(portText) : NaN;
     const valid = number >= 1 && number <= 65535;
-    if (scheme === undefined) {
+    if (scheme === undefined && !(inList && valid)) {
       return fail(
         valid
           ? messages.brokerUrlPortWithoutScheme(value, bracketed ? `[${host}]` : host, portText)

@@ -1,5 +1,6 @@
 import { MqttConnectionError } from '../errors/mqtt-connection.error';
 import * as messages from '../mqtt.messages';
+import { MQTT5_REFUSED } from './broker-support';
 
 /** Connection refusal reasons of MQTT 3.1.1 (CONNACK return codes 1-5). */
 const V3_REFUSALS: Record<number, string> = {
@@ -50,6 +51,11 @@ export function classifyConnectError(
   where: { url: string; hostPort: string; protocolVersion: number },
 ): MqttConnectionError {
   const code = error.code;
+  // A 3.1.1 broker answers an MQTT 5 CONNECT with return code 1 (NATS); an MQTT 5 broker
+  // without MQTT 5 enabled with 0x84 Unsupported Protocol Version.
+  if (where.protocolVersion === 5 && (code === 1 || code === 0x84)) {
+    return new MqttConnectionError(MQTT5_REFUSED(where.hostPort), code, { cause: error });
+  }
   if (typeof code === 'number') {
     const reason = refusalReason(error, code, where.protocolVersion);
     return new MqttConnectionError(messages.CONNECT_REFUSED(where.url, reason), code, {

@@ -1,6 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { MqttConnectionError } from '../errors/mqtt-connection.error';
 import * as messages from '../mqtt.messages';
+import { currentBroker, MQTT5_REFUSED } from './broker-support';
 
 /** What the first connection attempt needs to know and report. */
 export interface FirstConnection {
@@ -13,6 +14,10 @@ export interface FirstConnection {
   readonly lastStreamError: () => (Error & { code?: string }) | undefined;
   /** Turns an error into the error to report (refusal, TLS, unreachable). */
   readonly describe: (error: Error & { code?: string | number }) => MqttConnectionError;
+  /** Whether the CONNECT is MQTT 5: a close without CONNACK then means "no MQTT 5 here". */
+  readonly mqtt5?: boolean;
+  /** When the current socket was opened (ms since the epoch). */
+  readonly streamOpenedAt?: () => number;
 }
 
 /**
@@ -52,6 +57,13 @@ export function awaitFirstConnection(first: FirstConnection): Promise<void> {
     const onClose = () => {
       const last = first.lastStreamError();
       if (last) onError(last);
+      // Closed without CONNACK and without a socket error, well before MQTT.js's own connect
+      // timeout: what a broker that does not speak MQTT 5 (RabbitMQ 3.x) does.
+      else if (first.mqtt5 && Date.now() - (first.streamOpenedAt?.() ?? 0) < timeoutMs - 100) {
+        clearTimeout(timer);
+        detach();
+        reject(new MqttConnectionError(MQTT5_REFUSED(currentBroker(client))));
+      }
     };
     const timer = setTimeout(() => {
       detach();

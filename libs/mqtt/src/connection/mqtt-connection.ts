@@ -8,6 +8,7 @@ import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttRouter } from '../routing/mqtt.router';
 import { reconnectDelay } from './backoff';
+import { currentBroker } from './broker-support';
 import { classifyConnectError } from './connect-errors';
 import { awaitFirstConnection } from './first-connection';
 import { InboundAcks } from './inbound-acks';
@@ -19,6 +20,7 @@ import {
   watchStreams,
 } from './mqtt-client.internals';
 import { MqttOutbound } from './mqtt-outbound';
+import { probeSharedSubscriptions, sharedGroups } from './shared-probe';
 import { SubscriptionSync } from './subscription-sync';
 
 /**
@@ -51,6 +53,7 @@ export class MqttConnection {
   private everConnected = false;
   private closing = false;
   private lastStreamError?: Error & { code?: string };
+  private streamOpenedAt = 0;
   private ready: Promise<void> = Promise.resolve();
   private summaryTimer?: NodeJS.Timeout;
   private errorLogged = false;
@@ -58,7 +61,7 @@ export class MqttConnection {
   constructor(
     private readonly config: MqttConfig,
     clientOptions: Partial<IClientOptions> | undefined,
-    router: MqttRouter,
+    private readonly router: MqttRouter,
     private readonly bus: MqttEventBus,
     private readonly inbound: MqttInbound,
   ) {
@@ -103,7 +106,7 @@ export class MqttConnection {
     const s = this.status;
     return {
       state: this.bus.state,
-      broker: this.url,
+      broker: this.brokerUrl(),
       connectedSince: this.client.connected ? s.connectedSince : undefined,
       reconnectAttempts: s.reconnectAttempts,
       lastError: s.lastError,
@@ -118,6 +121,10 @@ export class MqttConnection {
     this.bus.setState('connecting');
     try {
       await this.firstConnection();
+      if (this.config.probeShared) {
+        const filters = this.router.brokerSubscriptions().map((s) => s.filter);
+        await probeSharedSubscriptions(this.client, sharedGroups(filters));
+      }
     } catch (error) {
       if (this.config.connectInBackground) {
         this.bus.log('warn', messages.CONNECT_IN_BACKGROUND(this.url, (error as Error).message));
@@ -190,8 +197,21 @@ export class MqttConnection {
     callback(ACK_DEFERRED);
   }
 
+  /** The broker in use: with a list, MQTT.js sets options.host/port to each one it tries. */
+  private brokerUrl(): string {
+    return this.config.brokers.length > 1
+      ? `${this.config.protocol}://${currentBroker(this.client)}`
+      : this.url;
+  }
+
   private onStream(stream: Duplex): void {
     this.lastStreamError = undefined;
+    this.streamOpenedAt = Date.now();
+    // MQTT.js keeps the TLS server name it derived for the first broker of a list; cleared, it
+    // derives it again from the host of the next attempt.
+    if (this.config.brokers.length > 1) {
+      delete (this.client.options as { servername?: string }).servername;
+    }
     stream.on('error', (error: Error & { code?: string }) => {
       this.lastStreamError = error;
     });
@@ -207,6 +227,8 @@ export class MqttConnection {
       ready: () => this.ready,
       lastStreamError: () => this.lastStreamError,
       describe: (error) => this.connectError(error),
+      mqtt5: this.config.protocolVersion === 5,
+      streamOpenedAt: () => this.streamOpenedAt,
     });
   }
 
@@ -233,9 +255,10 @@ export class MqttConnection {
       clearInterval(this.summaryTimer);
       this.summaryTimer = undefined;
       rearmReconnect(client, this.config.reconnectPeriod);
-      bus.log('log', messages.CONNECTED(this.url, connack.sessionPresent));
+      const broker = this.brokerUrl();
+      bus.log('log', messages.CONNECTED(broker, connack.sessionPresent));
       bus.setState('connected');
-      bus.emit({ type: 'connect', sessionPresent: connack.sessionPresent });
+      bus.emit({ type: 'connect', sessionPresent: connack.sessionPresent, broker });
       this.outbound.onConnect(connack);
       this.subscriptions.useIdentifiers =
         this.config.protocolVersion === 5 &&
@@ -277,7 +300,8 @@ export class MqttConnection {
         return; // reported by open()
       }
       // One line per outage; the periodic summary tells the rest.
-      if (!this.errorLogged) bus.log('error', messages.CLIENT_ERROR(this.url, error.message));
+      if (!this.errorLogged)
+        bus.log('error', messages.CLIENT_ERROR(this.brokerUrl(), error.message));
       this.errorLogged = true;
     });
   }
@@ -291,7 +315,11 @@ export class MqttConnection {
     const bus = this.bus;
     bus.log(
       'warn',
-      messages.OFFLINE(this.url, this.config.reconnectPeriod, this.config.reconnectMaxPeriod),
+      messages.OFFLINE(
+        this.brokerUrl(),
+        this.config.reconnectPeriod,
+        this.config.reconnectMaxPeriod,
+      ),
     );
     bus.setState('offline');
     bus.emit({ type: 'offline' });

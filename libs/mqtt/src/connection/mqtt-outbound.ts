@@ -7,6 +7,7 @@ import * as messages from '../mqtt.messages';
 import { topicNameProblem } from '../routing/topic.utils';
 import { loadMqttTracing, type MqttTracing } from '../tracing/mqtt-tracing';
 import { encodePayload, type MqttPayload } from '../utils/payload.utils';
+import { QOS_ABOVE_MAX } from './broker-support';
 import {
   DEFAULT_BROKER_LIMITS,
   brokerLimitsFrom,
@@ -60,6 +61,9 @@ export class MqttOutbound {
     const qos = options.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) {
       return Promise.reject(new MqttPublishError(messages.INVALID_QOS(qos)));
+    }
+    if (qos > this.config.maxQos) {
+      return Promise.reject(new MqttPublishError(QOS_ABOVE_MAX(topic, qos, this.config.maxQos)));
     }
     let body: Buffer | string;
     try {

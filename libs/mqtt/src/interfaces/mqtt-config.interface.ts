@@ -6,7 +6,10 @@
 export interface MqttConfigInput {
   /** Client id the broker sees. Empty or unset: a random id is generated. */
   MQTT_CLIENT_ID?: string;
-  /** Host name, or a URL with scheme mqtt://, mqtts://, ws:// or wss://. @default 'localhost' */
+  /**
+   * Host name, or a URL with scheme mqtt://, mqtts://, ws:// or wss://; or a comma-separated list
+   * of them to fail over between (entries may be `host:port`). @default 'localhost'
+   */
   MQTT_BROKER_URL?: string;
   /** Broker port, 1-65535. @default 1883 */
   MQTT_BROKER_PORT?: number | string;
@@ -76,6 +79,18 @@ export interface MqttConfigInput {
   MQTT_OFFLINE_QUEUE_LIMIT?: number | string;
   /** Seconds publish() waits for the broker's acknowledgement (fractions allowed); 0: no limit. @default 0 */
   MQTT_PUBLISH_TIMEOUT?: number | string;
+  /**
+   * Highest QoS the broker supports (NATS's MQTT listener: 1). A publish above it is refused with
+   * MqttPublishError instead of the broker dropping the connection; a subscription above it is
+   * granted a lower QoS by the broker (logged as a downgrade). @default 2
+   */
+  MQTT_MAX_QOS?: number | string;
+  /**
+   * At bootstrap, subscribe to a probe topic through `$share/<group>/` and publish to it: when
+   * nothing arrives within a second, the bootstrap fails naming MQTT_SHARED_GROUP (for MQTT 3.1.1
+   * brokers that accept `$share` subscriptions but deliver nothing). @default false
+   */
+  MQTT_PROBE_SHARED?: boolean | string;
 }
 
 /** TLS certificate requirement imposed on the broker. */
@@ -83,14 +98,29 @@ export type MqttCertReqs = 'CERT_REQUIRED' | 'CERT_OPTIONAL' | 'CERT_NONE';
 /** TLS protocol versions, as Node names them. */
 export type MqttTlsVersion = 'TLSv1' | 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
 
+/** One broker of a (possibly single-entry) MQTT_BROKER_URL list, with its port resolved. */
+export interface MqttBrokerEndpoint {
+  protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  /** Host name or IP address; IPv6 without brackets. */
+  host: string;
+  port: number;
+}
+
 /** The validated configuration, with every default applied. */
 export interface MqttConfig {
   clientId: string;
   /** True when the client id was generated because none was given. */
   clientIdGenerated: boolean;
   protocol: 'mqtt' | 'mqtts' | 'ws' | 'wss';
+  /** The first broker's host (see `brokers`). */
   host: string;
+  /** The first broker's port. */
   port: number;
+  /**
+   * Every broker of MQTT_BROKER_URL, in the order tried: the client connects to the first that
+   * answers and, when it is lost, goes on to the next (one entry when a single broker is given).
+   */
+  brokers: MqttBrokerEndpoint[];
   /** Websocket path (only for ws/wss). */
   wsPath: string;
   username?: string;
@@ -128,4 +158,8 @@ export interface MqttConfig {
   offlineQueueLimit: number;
   /** Milliseconds; 0 means no limit. */
   publishTimeout: number;
+  /** Highest QoS the broker supports (MQTT_MAX_QOS). */
+  maxQos: 0 | 1 | 2;
+  /** Probe shared subscriptions at bootstrap (MQTT_PROBE_SHARED). */
+  probeShared: boolean;
 }

@@ -13,7 +13,7 @@ export type MqttConnectionState =
 
 /** What `MqttService.events$` reports; `connection` names the connection it came from. */
 export type MqttEvent = (
-  | { type: 'connect'; sessionPresent: boolean }
+  | { type: 'connect'; sessionPresent: boolean; /** `host:port` connected to. */ broker: string }
   | { type: 'reconnect'; attempt: number }
   | { type: 'offline' }
   | { type: 'close' }
