@@ -1,5 +1,5 @@
 /**
- * Writes the broker support table of docs/brokers.md between its `support-table` markers: the
+ * Writes the broker support table of docs/brokers.md and README.md between their `support-table` markers: the
  * rows of the brokers measured here from test/interop/results/*.json (written by the interop
  * suites), then the rows taken from other brokers' own documentation, marked as such.
  *
@@ -106,26 +106,36 @@ export function supportTable(): string {
   return [line(header), line(header.map(() => '---')), ...rows.map(line)].join('\n');
 }
 
-async function main(): Promise<void> {
-  const doc = readFileSync(DOC, 'utf8');
+/** The documents that hold the table between the markers. */
+const DOCS = [DOC, join(ROOT, 'README.md')];
+
+/** The document with its table replaced, formatted as `npm run format` would. */
+async function withTable(file: string, table: string): Promise<string> {
+  const doc = readFileSync(file, 'utf8');
   const start = doc.indexOf(START);
   const end = doc.indexOf(END);
-  if (start < 0 || end < start) throw new Error(`${DOC} lacks the markers ${START} ... ${END}`);
-  const raw = `${doc.slice(0, start + START.length)}\n\n${supportTable()}\n\n${doc.slice(end)}`;
-  // Formatted as `npm run format` would, so that the check and prettier agree.
-  const options = (await prettier.resolveConfig(DOC)) ?? {};
-  const updated = await prettier.format(raw, { ...options, filepath: DOC });
-  if (process.argv.includes('--check')) {
-    if (updated !== doc) {
-      console.error(
-        'docs/brokers.md: the support table differs from test/interop/results; run scripts/support-table.ts',
-      );
-      process.exit(1);
+  if (start < 0 || end < start) throw new Error(`${file} lacks the markers ${START} ... ${END}`);
+  const raw = `${doc.slice(0, start + START.length)}\n\n${table}\n\n${doc.slice(end)}`;
+  const options = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(raw, { ...options, filepath: file });
+}
+
+async function main(): Promise<void> {
+  const table = supportTable();
+  for (const file of DOCS) {
+    const updated = await withTable(file, table);
+    if (process.argv.includes('--check')) {
+      if (updated !== readFileSync(file, 'utf8')) {
+        console.error(
+          `${file}: the support table differs from test/interop/results; run scripts/support-table.ts`,
+        );
+        process.exitCode = 1;
+      }
+      continue;
     }
-    return;
+    writeFileSync(file, updated);
+    console.log(`Wrote the support table of ${file}`);
   }
-  writeFileSync(DOC, updated);
-  console.log(`Wrote the support table of ${DOC}`);
 }
 
 if (require.main === module) {
