@@ -4,12 +4,10 @@
  *   the memory target only means something at 1,000,000 messages);
  * - BENCH_SCALE (default 1): multiplies the message counts (0.5 halves them);
  * - BENCH_ROUNDS (default 5, quick 3): measured rounds per contestant (the median is reported);
- * - BENCH_ONLY: comma-separated scenarios to run (receive, scale, publish, memory, startup,
- *   matcher); default all;
+ * - BENCH_ONLY: comma-separated scenarios to run (see SCENARIOS); default all;
  * - BENCH_SIZES: other-subscription counts of the routing-scale scenario (default 10,1000,10000;
  *   quick 10,10000);
- * - BENCH_TOPICS: distinct topics of the extra routing-scale group (default 100000; 0: no such
- *   group), which publishes to that many topics at the largest BENCH_SIZES;
+ * - BENCH_TOPICS: distinct device topics of the `devices` scenario (default 100000);
  * - BENCH_BROKER: auto | own | system | aedes | mqtt://host:port (see broker.ts);
  * - BENCH_PROFILE=1: CPU-profile the measured workers from their first measured request to their
  *   exit (profiles-<date>/ in the results dir; their hot spots are printed);
@@ -18,7 +16,18 @@
  */
 import { resolve } from 'node:path';
 
-export const SCENARIOS = ['receive', 'scale', 'publish', 'memory', 'startup', 'matcher'] as const;
+/** The scenarios, in the order a run takes them (bench/src/scenarios/<name>.ts). */
+export const SCENARIOS = [
+  'receive',
+  'scale',
+  'devices',
+  'dto',
+  'publish',
+  'latency',
+  'memory',
+  'startup',
+  'matcher',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -44,11 +53,14 @@ export interface BenchConfig {
   readonly idleMs: number;
   /** Numbers of other wildcard subscriptions of the routing-scale scenario. */
   readonly scaleSizes: readonly number[];
-  /**
-   * Distinct topics of the extra routing-scale group (raw and module only) at the largest size,
-   * so that a cache of topic lookups cannot hold them all; 0 or 1: no such group.
-   */
-  readonly distinctTopics: number;
+  /** Distinct device topics of the `devices` scenario (`…/dev<N>/data`). */
+  readonly deviceTopics: number;
+  /** Numbers of other wildcard subscriptions of the `devices` scenario. */
+  readonly deviceOthers: readonly number[];
+  /** Sequential requests per round of the latency scenario, on a broker with Nagle off. */
+  readonly latencyN: number;
+  /** The same on a broker with Nagle on (`set_tcp_nodelay false`: QoS 1 takes ~40 ms each). */
+  readonly latencyNagleN: number;
   /** Messages per measured publish run. */
   readonly publishN: number;
   /** Memory scenario: warm-up messages, total messages, messages per drain. */
@@ -106,7 +118,10 @@ export function loadConfig(): BenchConfig {
         if (!Number.isInteger(size) || size < 0) throw new Error(`BENCH_SIZES: bad size "${v}"`);
         return size;
       }),
-    distinctTopics: Math.round(Number(process.env.BENCH_TOPICS ?? 100_000)),
+    deviceTopics: Math.round(positive('BENCH_TOPICS', 100_000)),
+    deviceOthers: [0, 10_000],
+    latencyN: n(1000, 200),
+    latencyNagleN: quick ? 10 : 30,
     publishN: n(100_000, 10_000),
     memoryWarmupN: n(50_000, 10_000),
     memoryN: n(1_000_000, 100_000),
