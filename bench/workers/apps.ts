@@ -3,6 +3,7 @@
  * logging, the broker URL's parts, and classes with many "other" handler methods.
  */
 import type { LogLevel, Type } from '@nestjs/common';
+import type { MqttClient } from 'mqtt';
 
 /** Log levels of the benchmark apps: quiet, but failures still show. */
 export const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
@@ -54,4 +55,15 @@ export function handlerClasses(
 /** The level of the `+` wildcard in a filter: where a device id is in a matching topic. */
 export function wildcardLevel(filter: string): number {
   return filter.split('/').indexOf('+');
+}
+
+/**
+ * Turns Nagle's algorithm off on a raw MQTT.js client's socket, as `nestjs-mqtt` does on every
+ * connect, so the raw request/reply contestants do the same exchange (MQTT.js leaves it on: a
+ * QoS 1 reply then waits ~40 ms for the ACK of the PUBACK written before it).
+ * BENCH_RAW_NODELAY=0 keeps MQTT.js's default.
+ */
+export function noDelay(client: MqttClient): void {
+  if (process.env.BENCH_RAW_NODELAY === '0') return;
+  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 }

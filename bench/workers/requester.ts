@@ -14,6 +14,7 @@ import { ClientMqtt, MqttRecordBuilder } from '@nestjs/microservices';
 import { connectAsync } from 'mqtt';
 import { firstValueFrom } from 'rxjs';
 import { PAYLOAD, type LatencyRunResult } from '../src/shared';
+import { noDelay } from './apps';
 import { env, profiler, ready, run, serve } from './ipc';
 import { moduleAppModule, startModuleApp } from './module-app';
 
@@ -28,6 +29,7 @@ async function startRaw(
   topic: string,
 ): Promise<{ request: RequestFn; close: () => Promise<void> }> {
   const client = await connectAsync(url, { clientId, protocolVersion: 5, reconnectPeriod: 0 });
+  noDelay(client);
   const replyTopic = `${topic}/replies/${randomBytes(12).toString('hex')}`;
   const pending = new Map<string, () => void>();
   client.on('message', (received, _payload, packet) => {

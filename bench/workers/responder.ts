@@ -15,6 +15,7 @@ import { MessagePattern, Transport, type MicroserviceOptions } from '@nestjs/mic
 import { connectAsync } from 'mqtt';
 import { Subscribe } from 'nestjs-mqtt';
 import { LOG_LEVELS } from './apps';
+import { noDelay } from './apps';
 import { env, profiler, ready, run, serve } from './ipc';
 import { moduleAppModule, startModuleApp } from './module-app';
 
@@ -24,6 +25,7 @@ async function startRaw(
   topic: string,
 ): Promise<() => Promise<void>> {
   const client = await connectAsync(url, { clientId, protocolVersion: 5, reconnectPeriod: 0 });
+  noDelay(client);
   client.on('message', (_topic, _payload, packet) => {
     const responseTopic = packet.properties?.responseTopic;
     if (!responseTopic) return;

@@ -84,12 +84,16 @@ async function measure(
   pair: Pair,
   n: number,
   qos: 0 | 1,
-): Promise<LatencyRunResult & { cpuUsPerExchange: number }> {
+): Promise<LatencyRunResult & { cpuUsPerExchange: number; responderCpuUs: number }> {
   const before = await pair.responder.request<number>('cpu');
   const result = await pair.requester.request<LatencyRunResult>('run', { n, qos }, 600_000);
   const after = await pair.responder.request<number>('cpu');
   const exchanges = Math.max(1, result.latenciesMs.length);
-  return { ...result, cpuUsPerExchange: (result.cpuUs + after - before) / exchanges };
+  return {
+    ...result,
+    cpuUsPerExchange: (result.cpuUs + after - before) / exchanges,
+    responderCpuUs: (after - before) / exchanges,
+  };
 }
 
 async function runSetting(ctx: BenchContext, broker: BenchBroker, setting: Setting): Promise<void> {
@@ -109,7 +113,7 @@ async function runSetting(ctx: BenchContext, broker: BenchBroker, setting: Setti
           results.get(pair.kind)!.push(r);
           ctx.log(
             `  QoS ${qos} round ${round + 1} ${pair.kind.padEnd(6)} p50 ${percentile(r.latenciesMs, 50).toFixed(3)} ms, p99 ${percentile(r.latenciesMs, 99).toFixed(3)} ms` +
-              ` (${n} requests, ${r.cpuUsPerExchange.toFixed(0)} µs CPU/exchange${r.failed ? `, ${r.failed} FAILED` : ''})`,
+              ` (${n} requests, ${r.cpuUsPerExchange.toFixed(0)} µs CPU/exchange, responder ${r.responderCpuUs.toFixed(0)}${r.failed ? `, ${r.failed} FAILED` : ''})`,
           );
         }
       }
