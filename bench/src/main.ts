@@ -16,7 +16,7 @@ import { BenchContext } from './context';
 import { PEERS, printSummary, writeResults } from './output';
 import { formatHotSpots } from './profile';
 import { computeRatios } from './ratios';
-import { compareRuns, type RunResult } from './report';
+import { compareRuns, markdownTables, type RunResult } from './report';
 import { SCENARIO_RUNNERS } from './scenarios';
 import { killAllChildren, WorkerProcess } from './worker-process';
 
@@ -98,6 +98,7 @@ function usage(): string {
     'usage: npm run bench                      run the benchmarks (see bench/README.md)',
     '       npm run bench -- --compare A.json B.json   compare two result files',
     '       npm run bench -- --profile FILE.cpuprofile [--only REGEXP]  hot spots of a CPU profile',
+    '       npm run bench -- --markdown FILE.json      rows and ratios of a result file as Markdown',
   ].join('\n');
 }
 
@@ -119,6 +120,11 @@ export function main(argv: string[]): void {
   if (argv[0] === '--compare') {
     if (argv.length !== 3) throw new Error(usage());
     console.log(compareRuns(argv[1], argv[2]));
+    return;
+  }
+  if (argv[0] === '--markdown') {
+    if (argv.length !== 2) throw new Error(usage());
+    console.log(markdownTables(argv[1]));
     return;
   }
   if (argv[0] === '--profile') {

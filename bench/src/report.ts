@@ -222,3 +222,24 @@ export function compareRuns(fileA: string, fileB: string): string {
     table(['ratio', 'A wall', 'B wall', 'A CPU', 'B CPU', 'B result'], ratioLines, [1, 2, 3, 4]),
   ].join('\n');
 }
+
+/** The rows and the ratios of a result file as Markdown tables (for docs/benchmarks.md). */
+export function markdownTables(file: string): string {
+  const run = JSON.parse(readFileSync(file, 'utf8')) as RunResult;
+  const cell = (text: string): string => text.replace(/\|/g, '\\|');
+  return [
+    '| scenario | condition | contestant | median | min..max | per round | CPU µs/msg |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...run.rows.map(
+      (r) =>
+        `| ${r.scenario} | ${cell(r.label)} | ${cell(r.contestant)} | ${formatValue(r.median, r.unit)} | ${formatNumber(r.min)}..${formatNumber(r.max)} | ${r.perRound === undefined ? '' : `${formatNumber(r.perRound)} × ${r.samples.length}`} | ${r.cpuUsPerMsg === undefined ? '' : r.cpuUsPerMsg.toFixed(2)} |`,
+    ),
+    '',
+    '| ratio | wall | CPU | target | result |',
+    '| --- | ---: | ---: | --- | --- |',
+    ...run.ratios.map(
+      (r) =>
+        `| ${cell(r.label)} | ${formatRatio(r)} | ${r.cpuValue === undefined ? '' : r.cpuValue.toFixed(3)} | ${cell(formatTarget(r.target))} | ${cell(formatVerdict(r))} |`,
+    ),
+  ].join('\n');
+}
