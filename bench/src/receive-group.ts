@@ -68,13 +68,16 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
         ? deviceTopics(ctx.prefix(group, id))
         : measuredTopic(ctx.prefix(group, id), round);
 
-    // Calibration and warm-up (a quarter of a drain), not recorded. The warm-up rate sizes the
+    // Calibration and warm-up (a quarter of a drain), not recorded. The warm-up sizes the
     // measured drains: every contestant gets receiveN messages unless that would take longer
-    // than maxDrainSec.
+    // than maxDrainSec of CPU time (by CPU time, so a busy machine does not shrink the drains
+    // of a fast contestant).
     const perRound = new Map<ReceiverKind, number>();
     const { calibrateN, minN, receiveN, maxDrainSec } = ctx.config;
-    const sized = (rate: number): number =>
-      Math.min(receiveN, Math.max(minN, Math.round(rate * maxDrainSec)));
+    const sized = (d: DrainResult): number => {
+      const rate = d.cpuUsPerMsg > 0 ? Math.max(d.rate, 1e6 / d.cpuUsPerMsg) : d.rate;
+      return Math.min(receiveN, Math.max(minN, Math.round(rate * maxDrainSec)));
+    };
     for (const c of contestants) {
       const worker = receivers.get(c.id)!;
       const cal = await ctx.drain(
@@ -84,9 +87,9 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
         qos,
         topics,
       );
-      const warmN = Math.round(sized(cal.rate) / 4);
+      const warmN = Math.round(sized(cal) / 4);
       const warm = await ctx.drain(worker, topic(c.id, 'warm'), warmN, qos, topics);
-      perRound.set(c.id, sized(warm.rate));
+      perRound.set(c.id, sized(warm));
     }
 
     const samples = new Map<ReceiverKind, DrainResult[]>(contestants.map((c) => [c.id, []]));

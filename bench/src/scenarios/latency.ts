@@ -4,7 +4,8 @@
  * same exchange on raw MQTT.js (response topic + correlation data) and against the Nest
  * transport's `ClientProxy.send()` / `@MessagePattern`, at QoS 0 and QoS 1. Each runs on a
  * mosquitto of its own with `set_tcp_nodelay true`, and again with it off (mosquitto's default:
- * Nagle's algorithm holds the reply back until the PUBACK is acknowledged).
+ * Nagle's algorithm holds the reply back until the PUBACK is acknowledged). A contestant gets
+ * latencyN requests per round, or as many as fit in latencySec (Nagle: ~44 ms each).
  */
 import { startExtraMosquitto, type BenchBroker } from '../broker';
 import { rotate, type BenchContext, type ReceiverKind } from '../context';
@@ -96,19 +97,30 @@ async function measure(
   };
 }
 
+/** Requests per round: latencyN, or as many as fit in latencySec at the warm-up's pace. */
+function sizeRounds(ctx: BenchContext, warm: LatencyRunResult): number {
+  const { latencyN, latencyMinN, latencySec } = ctx.config;
+  const meanMs = warm.latenciesMs.reduce((a, b) => a + b, 0) / Math.max(1, warm.latenciesMs.length);
+  const fit = meanMs > 0 ? Math.floor((latencySec * 1000) / meanMs) : latencyN;
+  return Math.min(latencyN, Math.max(latencyMinN, fit));
+}
+
 async function runSetting(ctx: BenchContext, broker: BenchBroker, setting: Setting): Promise<void> {
-  const n = setting.id === 'nodelay' ? ctx.config.latencyN : ctx.config.latencyNagleN;
   const rounds = setting.id === 'nodelay' ? ctx.config.rounds : Math.min(3, ctx.config.rounds);
   ctx.log(`latency, ${setting.label}: starting requesters and responders`);
   const pairs = await startPairs(ctx, broker, setting);
   try {
     for (const qos of [0, 1] as const) {
-      for (const pair of pairs) await measure(pair, Math.max(5, Math.round(n / 4)), qos);
+      const perRound = new Map<ReceiverKind, number>();
+      for (const pair of pairs) {
+        perRound.set(pair.kind, sizeRounds(ctx, await measure(pair, ctx.config.latencyMinN, qos)));
+      }
       const results = new Map<ReceiverKind, Awaited<ReturnType<typeof measure>>[]>(
         pairs.map((p) => [p.kind, []]),
       );
       for (let round = 0; round < rounds; round++) {
         for (const pair of rotate(pairs, round)) {
+          const n = perRound.get(pair.kind)!;
           const r = await measure(pair, n, qos);
           results.get(pair.kind)!.push(r);
           ctx.log(
@@ -130,7 +142,7 @@ async function runSetting(ctx: BenchContext, broker: BenchBroker, setting: Setti
               unit: 'ms',
               higherIsBetter: false,
               samples: runs.map((r) => percentile(r.latenciesMs, p)),
-              perRound: n,
+              perRound: perRound.get(id),
               drops: failed,
               cpuUsPerMsg: median(runs.map((r) => r.cpuUsPerExchange)),
               note: failed ? `${failed} requests failed` : undefined,

@@ -12,7 +12,8 @@ export async function startup(ctx: BenchContext): Promise<void> {
   const samples = new Map<number, number[]>(sizes.map((s) => [s, []]));
   const processSamples = new Map<number, number[]>(sizes.map((s) => [s, []]));
   ctx.log(`startup: 1 vs ${ctx.config.startupHandlers} handlers`);
-  for (let round = 0; round < ctx.config.rounds; round++) {
+  // Three rounds: each is two fresh processes (a few seconds), and the spread is small.
+  for (let round = 0; round < Math.min(3, ctx.config.rounds); round++) {
     for (const handlers of rotate(sizes, round)) {
       const t0 = performance.now();
       const worker = await WorkerProcess.start(`bootstrap ${handlers}`, 'bootstrap.ts', {
