@@ -105,6 +105,7 @@ export function formatNumber(value: number): string {
 }
 
 function formatValue(value: number, unit: string): string {
+  if (unit === 'ms' && value < 10) return `${value.toFixed(3)} ${unit}`;
   return unit === 'MB' || unit === 'ms'
     ? `${value.toFixed(1)} ${unit}`
     : `${formatNumber(value)} ${unit}`;
