@@ -97,11 +97,14 @@ async function measure(
   };
 }
 
-/** Requests per round: latencyN, or as many as fit in latencySec at the warm-up's pace. */
+/**
+ * Requests per round: latencyN, or as many as fit in latencySec at the warm-up's median pace
+ * (the first request of a warm-up may subscribe a reply topic: the median ignores it).
+ */
 function sizeRounds(ctx: BenchContext, warm: LatencyRunResult): number {
   const { latencyN, latencyMinN, latencySec } = ctx.config;
-  const meanMs = warm.latenciesMs.reduce((a, b) => a + b, 0) / Math.max(1, warm.latenciesMs.length);
-  const fit = meanMs > 0 ? Math.floor((latencySec * 1000) / meanMs) : latencyN;
+  const typicalMs = percentile(warm.latenciesMs, 50);
+  const fit = typicalMs > 0 ? Math.floor((latencySec * 1000) / typicalMs) : latencyN;
   return Math.min(latencyN, Math.max(latencyMinN, fit));
 }
 
