@@ -47,11 +47,13 @@ export interface GroupSpec {
 export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promise<void> {
   const { group, qos, others, shape, contestants } = spec;
   const topics = spec.topics ?? 1;
+  // Topic prefix, client ids and profile names: unique per scenario and group.
+  const where = `${spec.scenario}-${group}`;
   ctx.log(`${spec.scenario} ${spec.label}: starting receivers`);
   const receivers = new Map<ReceiverKind, WorkerProcess>();
   try {
     const started = await Promise.all(
-      contestants.map((c) => ctx.startReceiver(c.id, group, { qos, others, shape })),
+      contestants.map((c) => ctx.startReceiver(c.id, where, { qos, others, shape })),
     );
     contestants.forEach((c, i) => receivers.set(c.id, started[i]));
     const nest = receivers.get('nest');
@@ -65,8 +67,8 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
     );
     const topic = (id: ReceiverKind, round: string): string =>
       topics > 1
-        ? deviceTopics(ctx.prefix(group, id))
-        : measuredTopic(ctx.prefix(group, id), round);
+        ? deviceTopics(ctx.prefix(where, id))
+        : measuredTopic(ctx.prefix(where, id), round);
 
     // Calibration and warm-up (a quarter of a drain), not recorded. The warm-up sizes the
     // measured drains: every contestant gets receiveN messages unless that would take longer
