@@ -111,6 +111,19 @@ function formatValue(value: number, unit: string): string {
     : `${formatNumber(value)} ${unit}`;
 }
 
+/** `min..max` of a row, latencies to the microsecond. */
+function formatSpan(r: Row): string {
+  if (r.unit === 'ms' && r.max < 10) return `${r.min.toFixed(3)}..${r.max.toFixed(3)}`;
+  return `${formatNumber(r.min)}..${formatNumber(r.max)}`;
+}
+
+/** `100k × 5`, `34 × 3`: messages (or requests) per round × rounds. */
+function formatPerRound(r: Row): string {
+  if (r.perRound === undefined) return '';
+  const n = r.perRound < 10_000 ? String(Math.round(r.perRound)) : formatNumber(r.perRound);
+  return `${n} × ${r.samples.length}`;
+}
+
 /** Renders rows of cells as a plain-text table with a header rule. */
 export function table(header: string[], body: string[][], rightAligned: number[] = []): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((r) => (r[i] ?? '').length)));
@@ -140,8 +153,8 @@ export function rowsTable(rows: readonly Row[]): string {
       r.label,
       r.contestant,
       formatValue(r.median, r.unit),
-      `${formatNumber(r.min)}..${formatNumber(r.max)}`,
-      r.perRound === undefined ? '' : `${formatNumber(r.perRound)} × ${r.samples.length}`,
+      formatSpan(r),
+      formatPerRound(r),
       r.drops === undefined ? '' : String(r.drops),
       r.cpuUsPerMsg === undefined ? '' : r.cpuUsPerMsg.toFixed(2),
     ]),
@@ -233,7 +246,7 @@ export function markdownTables(file: string): string {
     '| --- | --- | --- | ---: | ---: | ---: | ---: |',
     ...run.rows.map(
       (r) =>
-        `| ${r.scenario} | ${cell(r.label)} | ${cell(r.contestant)} | ${formatValue(r.median, r.unit)} | ${formatNumber(r.min)}..${formatNumber(r.max)} | ${r.perRound === undefined ? '' : `${formatNumber(r.perRound)} × ${r.samples.length}`} | ${r.cpuUsPerMsg === undefined ? '' : r.cpuUsPerMsg.toFixed(2)} |`,
+        `| ${r.scenario} | ${cell(r.label)} | ${cell(r.contestant)} | ${formatValue(r.median, r.unit)} | ${formatSpan(r)} | ${formatPerRound(r)} | ${r.cpuUsPerMsg === undefined ? '' : r.cpuUsPerMsg.toFixed(2)} |`,
     ),
     '',
     '| ratio | wall | CPU | target | result |',
