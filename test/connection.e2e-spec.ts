@@ -181,7 +181,7 @@ describe('the broker connection', () => {
 
     it.each([
       ['MQTTv311', 5, 'not authorized'],
-      ['MQTTv5', 135, 'Connection refused: Not authorized'],
+      ['MQTTv5', 135, 'not authorized'],
     ])(
       'a wrong password (%s): bootstrap rejects with the broker reason (%i) and no password',
       async (version, code, reason) => {
@@ -406,12 +406,10 @@ describe('the broker connection', () => {
         stateSub.unsubscribe();
 
         const url = `mqtt://127.0.0.1:${broker.port}`;
-        expect(logger.mqtt('warn')).toEqual(
-          expect.arrayContaining([
-            `Connection to ${url} lost; retrying every 1 s, publishes are queued meanwhile`,
-            `Reconnecting to ${url} (attempt 1)`,
-          ]),
-        );
+        // One line for the outage, none per reconnect attempt.
+        expect(logger.mqtt('warn')).toEqual([
+          `Connection to ${url} lost; reconnecting with backoff (from 1 s, doubling up to 30 s), publishes are queued meanwhile`,
+        ]);
         expect(logger.mqtt('log').filter((m) => m === `Connected to ${url}`)).toHaveLength(2);
       } finally {
         watcher.end(true);

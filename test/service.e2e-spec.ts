@@ -316,7 +316,7 @@ describe('MqttService', () => {
         const error = await rejectionOf(closing.publish('svc/after-close', 'late'));
         expect(error).toBeInstanceOf(MqttPublishError);
         expect(error.message).toBe(
-          'The MQTT client is closed (the application is shutting down); the message was not sent.',
+          'Cannot publish to "svc/after-close": the MQTT client is closed (the application is shutting down), so the message was not sent.',
         );
 
         // Watch for ~500 ms, then a marker on the same filter proves the subscriber still listens.

@@ -268,7 +268,7 @@ describeWithMosquitto('MQTT_TLS_* keys on the wire (mosquitto TLS listeners)', (
     expect(tlsSocketOf(app).authorized).toBe(true);
     await waitForBrokerLog(otherHost, connectLinePattern(id));
     expect(app.logs.mqtt('warn')).toContain(
-      'MQTT_TLS_INSECURE is on: the broker certificate host name is NOT checked. Anyone on the path can impersonate the broker; do not use this in production.',
+      "MQTT_TLS_INSECURE is true: host name verification is off, so the broker's certificate is not checked against its host name and anyone in the middle can pose as the broker. Do not use this in production.",
     );
   });
 });

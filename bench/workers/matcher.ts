@@ -8,8 +8,8 @@
  * all of them, so a big tree is walked at random places).
  */
 import { performance } from 'node:perf_hooks';
-import { TopicTree } from '../../libs/mqtt/src/utils/topic-tree';
-import { topicMatches } from '../../libs/mqtt/src/utils/topic.utils';
+import { TopicTree } from '../../libs/mqtt/src/routing/topic-tree';
+import { topicMatches } from '../../libs/mqtt/src/routing/topic.utils';
 import { measuredFilter, measuredTopic, otherFilters, topicForOther } from '../src/shared';
 import { env, profiler, ready, run, serve } from './ipc';
 

@@ -11,9 +11,17 @@
  *   mosquitto_sub -h localhost -p <port> -t '#' -v
  *       Watches everything the demo sends (or -t 'demo/#' -v for the stats only).
  *
+ *   http://127.0.0.1:8080/
+ *       The live dashboard (its address is logged at start): connection, broker, telemetry per
+ *       device, alerts, handled/failed counts per handler and the AsyncAPI document.
+ *   npm run asyncapi
+ *       Writes the AsyncAPI document to asyncapi.json, without connecting to any broker.
+ *
  * Every MQTT_* key can also come from a .env file in the current directory. Demo settings:
  * DEMO_BROKER_PORT (embedded broker port, default 1883), DEMO_ALERT_CELSIUS (alert threshold,
- * default 30), DEMO_RUN_SECONDS (exit cleanly after N seconds; default: run until Ctrl-C).
+ * default 30), DEMO_RUN_SECONDS (exit cleanly after N seconds; default: run until Ctrl-C),
+ * DEMO_DASHBOARD_PORT (dashboard port, default 8080; 0 a free port; off: no dashboard),
+ * DEMO_SIMULATOR (off: no simulated devices, only what outside clients publish).
  */
 import { Logger, type INestApplicationContext } from '@nestjs/common';
 import { ConfigModule } from '@nestjs/config';

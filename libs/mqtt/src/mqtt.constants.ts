@@ -1,7 +1,9 @@
 /** Injection token of the options given to `MqttModule.forRoot()` / `forRootAsync()`. */
 export const MQTT_MODULE_OPTIONS = Symbol('nestjs-mqtt:module-options');
-/** Injection token of the validated `MqttConfig`. */
+/** Injection token of the validated `MqttConfig` (of the default connection). */
 export const MQTT_CONFIG = Symbol('nestjs-mqtt:config');
+/** Inside each connection's module: its own config, whatever its name (not exported). */
+export const MQTT_CONNECTION_CONFIG = Symbol('nestjs-mqtt:connection-config');
 
 export const MQTT_SUBSCRIBE_METADATA = 'nestjs-mqtt:subscribe';
 export const MQTT_ARGS_METADATA = 'nestjs-mqtt:args';
@@ -12,6 +14,3 @@ export const MQTT_LOGGER_CONTEXT = 'MqttModule';
 
 /** Context type reported by `ExecutionContext.getType()` inside MQTT handlers. */
 export const MQTT_CONTEXT_TYPE = 'mqtt';
-
-/** Default number of messages that may wait for their handlers before the client stops reading. */
-export const DEFAULT_MAX_QUEUED_MESSAGES = 1000;

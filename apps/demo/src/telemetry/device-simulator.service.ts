@@ -4,7 +4,9 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { MqttService } from 'nestjs-mqtt';
+import { ConfigService } from '@nestjs/config';
+import { MqttPublishes, MqttService } from 'nestjs-mqtt';
+import { TemperatureReadingDto } from './telemetry.dto';
 
 /** A simulated device: its temperature swings around `base` by `amplitude` over `periodS`. */
 interface SimulatedDevice {
@@ -34,12 +36,19 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
   private timer?: NodeJS.Timeout;
   private tick = 0;
 
-  constructor(private readonly mqtt: MqttService) {}
+  constructor(
+    private readonly mqtt: MqttService,
+    private readonly config: ConfigService,
+  ) {}
 
-  /** @internal Starts publishing. */
+  /** @internal Starts publishing, unless DEMO_SIMULATOR=off. */
   onApplicationBootstrap(): void {
+    if (this.config.get<string>('DEMO_SIMULATOR')?.trim().toLowerCase() === 'off') {
+      this.logger.log('Device simulator off (DEMO_SIMULATOR=off): only outside devices publish');
+      return;
+    }
     this.logger.log(
-      `Simulating ${DEVICES.map((d) => d.id).join(', ')}: one reading each per second on sensors/<deviceId>/temp`,
+      `Simulating ${DEVICES.map((d) => d.id).join(', ')}: one reading each per second on ${this.root}/<deviceId>/temp`,
     );
     this.timer = setInterval(() => this.publishReadings(), 1000);
   }
@@ -49,6 +58,15 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
     clearInterval(this.timer);
   }
 
+  /** The topic root the telemetry handler listens on (DEMO_SENSOR_ROOT). */
+  private get root(): string {
+    return this.config.get<string>('DEMO_SENSOR_ROOT') ?? 'sensors';
+  }
+
+  @MqttPublishes('${DEMO_SENSOR_ROOT}/{deviceId}/temp', TemperatureReadingDto, {
+    qos: 1,
+    summary: 'Simulated device readings, one per device per second',
+  })
   private publishReadings(): void {
     this.tick++;
     const at = new Date().toISOString();
@@ -58,7 +76,7 @@ export class DeviceSimulator implements OnApplicationBootstrap, OnModuleDestroy 
       if (broken)
         this.logger.warn(`${device.id} sends a broken reading: ${JSON.stringify(reading)}`);
       this.mqtt
-        .publish(`sensors/${device.id}/temp`, reading, { qos: 1 })
+        .publish(`${this.root}/${device.id}/temp`, reading, { qos: 1 })
         .catch((error: Error) =>
           this.logger.warn(`Reading of ${device.id} not sent: ${error.message}`),
         );

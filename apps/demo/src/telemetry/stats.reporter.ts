@@ -5,7 +5,8 @@ import {
   type OnApplicationBootstrap,
   type OnModuleDestroy,
 } from '@nestjs/common';
-import { MQTT_CONFIG, MqttService, type MqttConfig } from 'nestjs-mqtt';
+import { MQTT_CONFIG, MqttPublishes, MqttService, type MqttConfig } from 'nestjs-mqtt';
+import { STATS_SNAPSHOT_SCHEMA } from './stats.schema';
 import { StatsService, type StatsSnapshot } from './stats.service';
 
 /** Seconds between two stats reports. */
@@ -43,6 +44,11 @@ export class StatsReporter implements OnApplicationBootstrap, OnModuleDestroy {
     for (const timer of this.timers) clearTimeout(timer);
   }
 
+  @MqttPublishes('demo/stats', STATS_SNAPSHOT_SCHEMA, {
+    qos: 1,
+    retain: true,
+    summary: 'The stats every 5 s, retained',
+  })
   private async report(): Promise<void> {
     const snapshot = this.stats.snapshot();
     this.logger.log(summary(snapshot));

@@ -1,4 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { Subject, type Observable } from 'rxjs';
+import type { TemperatureAlertDto } from './telemetry.dto';
+
+/** How many alerts `recentAlerts()` keeps. */
+const RECENT_ALERTS = 20;
 
 /** What the app has seen from one device. */
 export interface DeviceStats {
@@ -24,9 +29,26 @@ export interface StatsSnapshot {
 export class StatsService {
   private readonly since = new Date().toISOString();
   private readonly devices = new Map<string, { stats: DeviceStats; sum: number }>();
+  private readonly alerts: TemperatureAlertDto[] = [];
+  private readonly changes = new Subject<void>();
+
+  /** Emits after every reading or alert recorded (for the dashboard). */
+  get changes$(): Observable<void> {
+    return this.changes.asObservable();
+  }
+
+  /** The last alerts, newest first. */
+  recentAlerts(): TemperatureAlertDto[] {
+    return [...this.alerts];
+  }
 
   /** Adds one valid reading of `deviceId`. */
   recordReading(deviceId: string, celsius: number, at: string): void {
+    this.addReading(deviceId, celsius, at);
+    this.changes.next();
+  }
+
+  private addReading(deviceId: string, celsius: number, at: string): void {
     const entry = this.devices.get(deviceId);
     if (!entry) {
       this.devices.set(deviceId, {
@@ -53,10 +75,13 @@ export class StatsService {
     stats.lastAt = at;
   }
 
-  /** Counts one alert of `deviceId`. */
-  recordAlert(deviceId: string): void {
+  /** Counts one alert of `deviceId`, and keeps it among the recent ones. */
+  recordAlert(deviceId: string, alert: TemperatureAlertDto): void {
     const entry = this.devices.get(deviceId);
     if (entry) entry.stats.alerts++;
+    this.alerts.unshift(alert);
+    if (this.alerts.length > RECENT_ALERTS) this.alerts.length = RECENT_ALERTS;
+    this.changes.next();
   }
 
   /** A copy of the stats now, ready to be sent as JSON. */

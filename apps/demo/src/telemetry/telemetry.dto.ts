@@ -1,4 +1,13 @@
-import { IsISO8601, IsNumber, IsOptional, Max, Min } from 'class-validator';
+import {
+  IsISO8601,
+  IsNumber,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 
 /**
  * A temperature reading, as devices publish it to `sensors/<deviceId>/temp`:
@@ -19,9 +28,24 @@ export class TemperatureReadingDto {
 }
 
 /** What is published to `alerts/<deviceId>` when a reading exceeds the threshold. */
-export interface TemperatureAlert {
-  readonly deviceId: string;
-  readonly celsius: number;
-  readonly thresholdCelsius: number;
-  readonly at: string;
+export class TemperatureAlertDto {
+  /** The device whose reading exceeded the threshold. */
+  @IsString()
+  @Length(1, 64)
+  @Matches(/^[A-Za-z0-9_-]+$/)
+  deviceId!: string;
+
+  /** The reading, in degrees Celsius. */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  @Min(-60)
+  @Max(150)
+  celsius!: number;
+
+  /** The threshold in force (DEMO_ALERT_CELSIUS). */
+  @IsNumber({ allowNaN: false, allowInfinity: false })
+  thresholdCelsius!: number;
+
+  /** When the reading was taken (ISO 8601). */
+  @IsISO8601()
+  at!: string;
 }

@@ -1,8 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ConfigService } from '@nestjs/config';
-import { MqttService, Payload, Subscribe, TopicParam } from 'nestjs-mqtt';
+import { MqttPublishes, MqttService, Payload, Subscribe, TopicParam } from 'nestjs-mqtt';
 import { StatsService, type StatsSnapshot } from './stats.service';
-import { TemperatureReadingDto, type TemperatureAlert } from './telemetry.dto';
+import { TemperatureAlertDto, TemperatureReadingDto } from './telemetry.dto';
 
 /** Alert threshold when DEMO_ALERT_CELSIUS is not set. */
 const DEFAULT_ALERT_CELSIUS = 30;
@@ -30,9 +30,15 @@ export class TelemetryHandler {
 
   /**
    * One reading of one device. `reading` arrives decoded and validated: a payload such as
-   * `{"celsius":"hot"}` is logged by the module and this method is not called.
+   * `{"celsius":"hot"}` is logged by the module and this method is not called. The topic root
+   * comes from configuration (DEMO_SENSOR_ROOT, default `sensors`), read when the module boots,
+   * so one build serves several sites.
    */
-  @Subscribe('sensors/+deviceId/temp', { qos: 1 })
+  @Subscribe('${DEMO_SENSOR_ROOT}/+deviceId/temp', { qos: 1 })
+  @MqttPublishes('alerts/{deviceId}', TemperatureAlertDto, {
+    qos: 1,
+    summary: 'An alert when a reading exceeds DEMO_ALERT_CELSIUS',
+  })
   async onTemperature(
     @TopicParam('deviceId') deviceId: string,
     @Payload() reading: TemperatureReadingDto,
@@ -40,7 +46,7 @@ export class TelemetryHandler {
     const at = reading.at ?? new Date().toISOString();
     this.stats.recordReading(deviceId, reading.celsius, at);
     if (reading.celsius <= this.alertCelsius) return;
-    const alert: TemperatureAlert = {
+    const alert: TemperatureAlertDto = {
       deviceId,
       celsius: reading.celsius,
       thresholdCelsius: this.alertCelsius,
@@ -49,10 +55,10 @@ export class TelemetryHandler {
     await this.mqtt.publish(`alerts/${deviceId}`, alert, { qos: 1 });
   }
 
-  /** Counts alerts per device. `AlertLogHandler` receives the same messages through `alerts/#`. */
+  /** Counts alerts per device (shown on the dashboard). `AlertLogHandler` receives the same messages through `alerts/#`. */
   @Subscribe('alerts/+deviceId', { qos: 1 })
-  onAlert(@TopicParam('deviceId') deviceId: string): void {
-    this.stats.recordAlert(deviceId);
+  onAlert(@TopicParam('deviceId') deviceId: string, @Payload() alert: TemperatureAlertDto): void {
+    this.stats.recordAlert(deviceId, alert);
   }
 
   /**

@@ -8,5 +8,6 @@ import { TelemetryHandler } from './telemetry.handler';
 /** Device telemetry: simulated devices, the handlers of their readings and alerts, and stats. */
 @Module({
   providers: [StatsService, TelemetryHandler, AlertLogHandler, DeviceSimulator, StatsReporter],
+  exports: [StatsService],
 })
 export class TelemetryModule {}

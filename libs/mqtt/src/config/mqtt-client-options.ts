@@ -51,6 +51,10 @@ export function toMqttConnectOptions(config: MqttConfig): MqttConnectTarget {
     connectTimeout: config.connectionTimeout,
     reconnectPeriod: config.reconnectPeriod,
   };
+  // MQTT 5: without a Session Expiry Interval the broker drops the session with the connection.
+  if (config.protocolVersion === 5 && config.sessionExpiry > 0) {
+    options.properties = { sessionExpiryInterval: config.sessionExpiry };
+  }
   if (config.username !== undefined) options.username = config.username;
   if (config.password !== undefined) options.password = config.password;
   if (config.will) {

@@ -17,6 +17,9 @@ export interface MqttConfigKeyInfo {
   readonly secret?: boolean;
 }
 
+/** The MQTT 5 Session Expiry Interval that means "never expires". */
+export const MQTT_SESSION_NEVER_EXPIRES = 4294967295;
+
 /** Whole-number ranges (inclusive), in the key's own unit. */
 export const MQTT_INT_RANGES = Object.freeze({
   MQTT_BROKER_PORT: [1, 65535],
@@ -25,6 +28,16 @@ export const MQTT_INT_RANGES = Object.freeze({
   MQTT_CONNECTION_TIMEOUT: [1, 3600],
   MQTT_RECONNECT_PERIOD: [0, 86400],
   MQTT_SHUTDOWN_TIMEOUT: [0, 3600],
+  MQTT_SESSION_EXPIRY: [0, 4294967295],
+  MQTT_RECONNECT_MAX_PERIOD: [0, 86400],
+  MQTT_OFFLINE_QUEUE_LIMIT: [0, 10_000_000],
+  MQTT_QOS0_QUEUE_LIMIT: [1, 10_000_000],
+} as const satisfies Partial<Record<MqttConfigKey, readonly [number, number]>>);
+
+/** Ranges (inclusive) of the keys in seconds that take fractions, e.g. `0.5`. */
+export const MQTT_SECONDS_RANGES = Object.freeze({
+  MQTT_PUBLISH_TIMEOUT: [0, 86400],
+  MQTT_HANDLER_TIMEOUT: [0, 86400],
 } as const satisfies Partial<Record<MqttConfigKey, readonly [number, number]>>);
 
 /** Accepted values of `MQTT_TRANSPORT` (case-insensitive). */
@@ -202,6 +215,14 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
     description: 'Start a clean session.',
     trimmed: true,
   },
+  MQTT_SESSION_EXPIRY: {
+    default: undefined,
+    whenUnset:
+      '0 with MQTT_CLEAN_SESSION=true; 4294967295 (never expires) with MQTT_CLEAN_SESSION=false',
+    description:
+      'MQTT 5 Session Expiry Interval: seconds the broker keeps the session after the connection closes, 0-4294967295 (4294967295: never). Ignored on MQTT 3.x, where the broker decides.',
+    trimmed: true,
+  },
   MQTT_CONNECTION_TIMEOUT: {
     default: 5,
     description: "Seconds to wait for the broker's CONNACK, 1-3600.",
@@ -209,7 +230,13 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   },
   MQTT_RECONNECT_PERIOD: {
     default: 1,
-    description: 'Seconds between reconnect attempts, 0-86400 (0: never reconnect).',
+    description:
+      'Seconds before the first reconnect attempt, 0-86400 (0: never reconnect); later attempts back off exponentially, with jitter, up to MQTT_RECONNECT_MAX_PERIOD.',
+    trimmed: true,
+  },
+  MQTT_RECONNECT_MAX_PERIOD: {
+    default: 30,
+    description: 'Longest wait between reconnect attempts, in seconds, 0-86400.',
     trimmed: true,
   },
   MQTT_WS_PATH: {
@@ -237,7 +264,31 @@ export const MQTT_CONFIG_KEY_TABLE = deepFreeze({
   },
   MQTT_SHUTDOWN_TIMEOUT: {
     default: 10,
-    description: 'Seconds `app.close()` waits for in-flight handlers, 0-3600.',
+    description: 'Seconds `app.close()` waits for running handlers, 0-3600.',
+    trimmed: true,
+  },
+  MQTT_HANDLER_TIMEOUT: {
+    default: 30,
+    description:
+      'Seconds a handler call may take (fractions allowed, 0: no limit); past it the message counts as failed (logged, dead-lettered, acknowledged).',
+    trimmed: true,
+  },
+  MQTT_QOS0_QUEUE_LIMIT: {
+    default: 1000,
+    description:
+      'QoS 0 messages that may wait per busy handler, 1-10000000; past it they are dropped for that handler (counted and logged).',
+    trimmed: true,
+  },
+  MQTT_OFFLINE_QUEUE_LIMIT: {
+    default: 1000,
+    description:
+      'Publishes that may wait while the connection is down, 0-10000000; past it `publish()` rejects.',
+    trimmed: true,
+  },
+  MQTT_PUBLISH_TIMEOUT: {
+    default: 0,
+    description:
+      'Seconds `publish()` waits for the broker before it rejects (fractions allowed, 0: no limit).',
     trimmed: true,
   },
 } as const satisfies Record<MqttConfigKey, MqttConfigKeyInfo>);

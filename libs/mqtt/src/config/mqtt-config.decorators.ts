@@ -70,6 +70,10 @@ export const IsEnvBoolean = (options?: ValidationOptions) =>
 export const IsEnvInt = (min: number, max: number, options?: ValidationOptions) =>
   IsMqttValue(parsers.envInt(min, max), 'isEnvInt', options);
 
+/** Seconds from `min` to `max`, fractions allowed: native, or a decimal string (`0.5`). */
+export const IsEnvSeconds = (min: number, max: number, options?: ValidationOptions) =>
+  IsMqttValue(parsers.envSeconds(min, max), 'isEnvSeconds', options);
+
 /** One of `allowed`, in any case. */
 export const IsOneOf = (allowed: readonly string[], options?: ValidationOptions) =>
   IsMqttValue(parsers.oneOf(allowed), 'isOneOf', options);

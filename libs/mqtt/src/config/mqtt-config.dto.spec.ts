@@ -19,7 +19,7 @@ describe('MqttConfigDto', () => {
   });
 
   it('lists in its table every key with a description', () => {
-    expect(MQTT_CONFIG_KEYS).toHaveLength(28);
+    expect(MQTT_CONFIG_KEYS).toHaveLength(34);
     for (const key of MQTT_CONFIG_KEYS) {
       expect(MQTT_CONFIG_KEY_TABLE[key].description.length).toBeGreaterThan(5);
     }

@@ -1,10 +1,16 @@
 import type { MqttConfigInput } from '../interfaces/mqtt-config.interface';
-import { MQTT_INT_RANGES, MQTT_MAX_STRING_BYTES, MQTT_TRANSPORTS } from './mqtt-config.constants';
+import {
+  MQTT_INT_RANGES,
+  MQTT_MAX_STRING_BYTES,
+  MQTT_SECONDS_RANGES,
+  MQTT_TRANSPORTS,
+} from './mqtt-config.constants';
 import {
   IsBrokerUrl,
   IsCertReqs,
   IsEnvBoolean,
   IsEnvInt,
+  IsEnvSeconds,
   IsEnvString,
   IsOneOf,
   IsProtocolVersion,
@@ -108,6 +114,10 @@ export class MqttConfigDto implements MqttConfigInput {
   @IsEnvBoolean()
   MQTT_CLEAN_SESSION?: boolean | string;
 
+  /** MQTT 5 Session Expiry Interval in seconds, 0-4294967295. @default 0 or 4294967295 (see MQTT_CLEAN_SESSION) */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_SESSION_EXPIRY)
+  MQTT_SESSION_EXPIRY?: number | string;
+
   /** Seconds to wait for CONNACK, 1-3600. @default 5 */
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_CONNECTION_TIMEOUT)
   MQTT_CONNECTION_TIMEOUT?: number | string;
@@ -115,6 +125,10 @@ export class MqttConfigDto implements MqttConfigInput {
   /** Seconds between reconnect attempts, 0-86400. @default 1 */
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_RECONNECT_PERIOD)
   MQTT_RECONNECT_PERIOD?: number | string;
+
+  /** Longest wait between reconnect attempts, seconds, 0-86400. @default 30 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_RECONNECT_MAX_PERIOD)
+  MQTT_RECONNECT_MAX_PERIOD?: number | string;
 
   /** Websocket path. @default '/mqtt' */
   @IsWsPath()
@@ -135,4 +149,20 @@ export class MqttConfigDto implements MqttConfigInput {
   /** Seconds to wait for in-flight handlers on shutdown, 0-3600. @default 10 */
   @IsEnvInt(...MQTT_INT_RANGES.MQTT_SHUTDOWN_TIMEOUT)
   MQTT_SHUTDOWN_TIMEOUT?: number | string;
+
+  /** Seconds a handler call may take, fractions allowed, 0: no limit. @default 30 */
+  @IsEnvSeconds(...MQTT_SECONDS_RANGES.MQTT_HANDLER_TIMEOUT)
+  MQTT_HANDLER_TIMEOUT?: number | string;
+
+  /** QoS 0 messages that may wait per busy handler. @default 1000 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_QOS0_QUEUE_LIMIT)
+  MQTT_QOS0_QUEUE_LIMIT?: number | string;
+
+  /** Publishes that may wait while offline. @default 1000 */
+  @IsEnvInt(...MQTT_INT_RANGES.MQTT_OFFLINE_QUEUE_LIMIT)
+  MQTT_OFFLINE_QUEUE_LIMIT?: number | string;
+
+  /** Seconds `publish()` waits for the broker, fractions allowed, 0: no limit. @default 0 */
+  @IsEnvSeconds(...MQTT_SECONDS_RANGES.MQTT_PUBLISH_TIMEOUT)
+  MQTT_PUBLISH_TIMEOUT?: number | string;
 }

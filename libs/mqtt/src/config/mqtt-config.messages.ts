@@ -44,6 +44,10 @@ function orList(values: readonly string[]): string {
 export const notWholeNumber = (key: string, min: number, max: number, value: unknown) =>
   `${key} must be a whole number from ${min} to ${max}, got ${describeValue(value)}.`;
 
+/** A number of seconds outside its range, or not a number. */
+export const notSeconds = (key: string, min: number, max: number, value: unknown) =>
+  `${key} must be a number of seconds from ${min} to ${max} (fractions allowed, e.g. 0.5), got ${describeValue(value)}.`;
+
 /** A boolean key with another value. */
 export const notBoolean = (key: string, value: unknown) =>
   `${key} must be true or false (1/0 and yes/no are accepted too), got ${describeValue(value)}.`;
@@ -225,6 +229,18 @@ export const tlsOnPlainPort = () =>
 /** The TLS port without TLS. */
 export const tlsPortWithoutTls = (port: number) =>
   `MQTT_BROKER_PORT is ${port}, the usual port of MQTT over TLS, but TLS is off: set MQTT_TLS_ENABLED=true if the broker expects TLS.`;
+
+/** `MQTT_SESSION_EXPIRY` on MQTT 3.x, which has no Session Expiry Interval. */
+export const sessionExpiryNeedsV5 = () =>
+  "MQTT_SESSION_EXPIRY is set but MQTT_PROTOCOL_VERSION is not MQTTv5, so it is ignored: on MQTT 3.x a persistent session (MQTT_CLEAN_SESSION=false) lasts as long as the broker's own settings say (Mosquitto: persistent_client_expiration). Set MQTT_PROTOCOL_VERSION=MQTTv5 to choose the expiry.";
+
+/** A session kept after the connection, but discarded by the next clean start. */
+export const sessionExpiryWithCleanSession = (seconds: number) =>
+  `MQTT_SESSION_EXPIRY is ${seconds} but MQTT_CLEAN_SESSION is true: the broker keeps the session after a disconnect, but every connect starts clean and discards it. Set MQTT_CLEAN_SESSION=false to resume the session, or leave MQTT_SESSION_EXPIRY unset.`;
+
+/** A persistent session that dies with its connection. */
+export const sessionExpiryZeroWithPersistentSession = () =>
+  'MQTT_SESSION_EXPIRY is 0 with MQTT_CLEAN_SESSION=false: the broker discards the session as soon as the connection closes, so a reconnect finds nothing to resume and messages sent meanwhile are lost. Leave MQTT_SESSION_EXPIRY unset (the session never expires) or set the seconds it should outlive a connection.';
 
 /** Connecting in the background without reconnecting. */
 export const backgroundWithoutReconnect = () =>

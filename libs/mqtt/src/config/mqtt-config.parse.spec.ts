@@ -44,10 +44,16 @@ describe('parseMqttConfig', () => {
         tls: { enabled: false, certReqs: 'CERT_REQUIRED', insecure: false },
         protocolVersion: 4,
         cleanSession: true,
+        sessionExpiry: 0,
         connectionTimeout: 5000,
         reconnectPeriod: 1000,
         connectInBackground: false,
         shutdownTimeout: 10000,
+        reconnectMaxPeriod: 30000,
+        handlerTimeout: 30000,
+        qos0QueueLimit: 1000,
+        offlineQueueLimit: 1000,
+        publishTimeout: 0,
       } satisfies MqttConfig);
       expect(warnings).toEqual([]);
     });

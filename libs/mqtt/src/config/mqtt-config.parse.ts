@@ -17,6 +17,7 @@ import {
   MQTT_KEY_PREFIX,
   MQTT_REMOVED_KEYS,
   MQTT_SCHEME_PORTS,
+  MQTT_SESSION_NEVER_EXPIRES,
   MQTT_TLS_KEYS,
   MQTT_V31_MAX_CLIENT_ID_LENGTH,
   MQTT_WILL_KEYS,
@@ -287,6 +288,18 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
     if (orphans.length > 0) warn(messages.willKeysWithoutTopic(orphans));
   }
 
+  const expirySetting = get<number>('MQTT_SESSION_EXPIRY');
+  const sessionExpiry =
+    protocolVersion !== 5 ? 0 : (expirySetting ?? (cleanSession ? 0 : MQTT_SESSION_NEVER_EXPIRES));
+  if (expirySetting !== undefined && !bad('MQTT_PROTOCOL_VERSION')) {
+    if (protocolVersion !== 5) warn(messages.sessionExpiryNeedsV5());
+    else if (cleanSession && expirySetting > 0) {
+      warn(messages.sessionExpiryWithCleanSession(expirySetting));
+    } else if (!cleanSession && expirySetting === 0) {
+      warn(messages.sessionExpiryZeroWithPersistentSession());
+    }
+  }
+
   const reconnectPeriod = valueOf<number>('MQTT_RECONNECT_PERIOD') * 1000;
   const connectInBackground = valueOf<boolean>('MQTT_CONNECT_IN_BACKGROUND');
   if (connectInBackground && reconnectPeriod === 0 && !bad('MQTT_RECONNECT_PERIOD')) {
@@ -317,12 +330,18 @@ function analyse(record: Record<string, unknown>, options: ParseMqttConfigOption
     will,
     protocolVersion,
     cleanSession,
+    sessionExpiry,
     connectionTimeout: valueOf<number>('MQTT_CONNECTION_TIMEOUT') * 1000,
     reconnectPeriod,
     connectInBackground,
     sharedGroup: get<string>('MQTT_SHARED_GROUP'),
     deadLetterTopic: get<string>('MQTT_DEAD_LETTER_TOPIC'),
     shutdownTimeout: valueOf<number>('MQTT_SHUTDOWN_TIMEOUT') * 1000,
+    reconnectMaxPeriod: valueOf<number>('MQTT_RECONNECT_MAX_PERIOD') * 1000,
+    handlerTimeout: Math.round(valueOf<number>('MQTT_HANDLER_TIMEOUT') * 1000),
+    qos0QueueLimit: valueOf<number>('MQTT_QOS0_QUEUE_LIMIT'),
+    offlineQueueLimit: valueOf<number>('MQTT_OFFLINE_QUEUE_LIMIT'),
+    publishTimeout: Math.round(valueOf<number>('MQTT_PUBLISH_TIMEOUT') * 1000),
   };
   return { config: hidePassword(dropUndefined(config)), warnings, normalised: values };
 }

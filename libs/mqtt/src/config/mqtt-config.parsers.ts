@@ -77,6 +77,21 @@ export function envInt(min: number, max: number): MqttValueParser<number> {
   };
 }
 
+/** Seconds from `min` to `max`, fractions allowed: a native number or a decimal string. */
+export function envSeconds(min: number, max: number): MqttValueParser<number> {
+  return (key, raw) => {
+    if (isUnset(raw)) return UNSET;
+    let value: number | undefined;
+    if (typeof raw === 'number') value = raw;
+    else if (typeof raw === 'string' && /^\d+(\.\d+)?$/.test(raw.trim()))
+      value = Number(raw.trim());
+    if (value === undefined || !Number.isFinite(value) || value < min || value > max) {
+      return fail(messages.notSeconds(key, min, max, raw));
+    }
+    return ok(value);
+  };
+}
+
 /** One of a fixed list of strings, in any case; gives the listed spelling. */
 export function oneOf<T extends string>(allowed: readonly T[]): MqttValueParser<T> {
   return (key, raw) => {

@@ -46,6 +46,12 @@ export interface MqttConfigInput {
   MQTT_PROTOCOL_VERSION?: string | number;
   /** Start a clean session. @default true */
   MQTT_CLEAN_SESSION?: boolean | string;
+  /**
+   * MQTT 5 Session Expiry Interval: seconds the broker keeps the session after the connection
+   * closes, 0-4294967295 (4294967295: never expires). Ignored on MQTT 3.x.
+   * @default 0 with MQTT_CLEAN_SESSION=true, 4294967295 with MQTT_CLEAN_SESSION=false
+   */
+  MQTT_SESSION_EXPIRY?: number | string;
   /** Seconds to wait for the broker's CONNACK. @default 5 */
   MQTT_CONNECTION_TIMEOUT?: number | string;
   /** Seconds between reconnect attempts; 0 turns reconnecting off. @default 1 */
@@ -58,8 +64,18 @@ export interface MqttConfigInput {
   MQTT_SHARED_GROUP?: string;
   /** Topic to which a message whose handler failed is republished. Unset: none. */
   MQTT_DEAD_LETTER_TOPIC?: string;
-  /** Seconds `app.close()` waits for in-flight handlers before disconnecting. @default 10 */
+  /** Seconds `app.close()` waits for running handlers before disconnecting. @default 10 */
   MQTT_SHUTDOWN_TIMEOUT?: number | string;
+  /** Longest wait between reconnect attempts (exponential backoff with jitter), seconds. @default 30 */
+  MQTT_RECONNECT_MAX_PERIOD?: number | string;
+  /** Seconds a handler call may take (fractions allowed); 0: no limit. @default 30 */
+  MQTT_HANDLER_TIMEOUT?: number | string;
+  /** QoS 0 messages that may wait per busy handler; past it they are dropped. @default 1000 */
+  MQTT_QOS0_QUEUE_LIMIT?: number | string;
+  /** Publishes that may wait while the connection is down; past it publish() rejects. @default 1000 */
+  MQTT_OFFLINE_QUEUE_LIMIT?: number | string;
+  /** Seconds publish() waits for the broker's acknowledgement (fractions allowed); 0: no limit. @default 0 */
+  MQTT_PUBLISH_TIMEOUT?: number | string;
 }
 
 /** TLS certificate requirement imposed on the broker. */
@@ -93,6 +109,8 @@ export interface MqttConfig {
   will?: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean };
   protocolVersion: 3 | 4 | 5;
   cleanSession: boolean;
+  /** MQTT 5 Session Expiry Interval in seconds (4294967295: never); sent when above 0. */
+  sessionExpiry: number;
   /** Milliseconds. */
   connectionTimeout: number;
   /** Milliseconds; 0 means no reconnect. */
@@ -102,4 +120,12 @@ export interface MqttConfig {
   deadLetterTopic?: string;
   /** Milliseconds. */
   shutdownTimeout: number;
+  /** Milliseconds: the cap of the reconnect backoff. */
+  reconnectMaxPeriod: number;
+  /** Milliseconds; 0 means no limit. */
+  handlerTimeout: number;
+  qos0QueueLimit: number;
+  offlineQueueLimit: number;
+  /** Milliseconds; 0 means no limit. */
+  publishTimeout: number;
 }

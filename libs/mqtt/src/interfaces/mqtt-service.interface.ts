@@ -1,5 +1,8 @@
 import type { IClientPublishOptions } from 'mqtt';
+import type { MqttHandlerStats } from '../dispatch/handler-lane';
 import type { MqttQos } from './subscribe-options.interface';
+
+export type { MqttHandlerStats };
 
 /**
  * Where the connection stands: `idle` before bootstrap, `connecting` until the first CONNACK,
@@ -8,8 +11,8 @@ import type { MqttQos } from './subscribe-options.interface';
 export type MqttConnectionState =
   'idle' | 'connecting' | 'connected' | 'offline' | 'reconnecting' | 'closed';
 
-/** What `MqttService.events$` reports. */
-export type MqttEvent =
+/** What `MqttService.events$` reports; `connection` names the connection it came from. */
+export type MqttEvent = (
   | { type: 'connect'; sessionPresent: boolean }
   | { type: 'reconnect'; attempt: number }
   | { type: 'offline' }
@@ -17,7 +20,49 @@ export type MqttEvent =
   | { type: 'disconnect'; reasonCode: number }
   | { type: 'error'; error: Error }
   | { type: 'subscribe'; filter: string; qos: MqttQos; granted: number }
-  | { type: 'log'; level: 'log' | 'warn' | 'error'; message: string };
+  | { type: 'log'; level: 'log' | 'warn' | 'error'; message: string }
+  | {
+      /** One handler call settled (sent only while someone listens to `events$`). */
+      type: 'message';
+      handler: string;
+      topic: string;
+      outcome: 'handled' | 'failed' | 'timeout';
+      durationMs: number;
+    }
+  | { type: 'publish'; topic: string; qos: MqttQos }
+) & { connection?: string };
+
+/** Where a connection stands, from `MqttService.status()`. */
+export interface MqttStatus {
+  /** The connection's name (`'default'` unless named). */
+  name: string;
+  state: MqttConnectionState;
+  /** The broker URL in use (never with credentials). */
+  broker: string;
+  /** When the current connection was established; undefined while not connected. */
+  connectedSince?: Date;
+  /** Reconnect attempts since the connection was lost (0 while connected). */
+  reconnectAttempts: number;
+  /** The last connection error or broker DISCONNECT reason. */
+  lastError?: string;
+  /** When the last message was received. */
+  lastMessageAt?: Date;
+  /** Whether the broker resumed a session at the last CONNACK. */
+  sessionPresent?: boolean;
+}
+
+/** Counters of one connection, from `MqttService.stats()`. */
+export interface MqttStats {
+  /** Messages published through `publish()` (dead letters and replies included). */
+  published: number;
+  /** Publishes waiting for the connection to come back. */
+  queuedOffline: number;
+  /** Handler calls that settled (handled or failed). */
+  received: number;
+  /** QoS 0 messages dropped because their handler's queue was full. */
+  dropped: number;
+  handlers: MqttHandlerStats[];
+}
 
 /** Options of `MqttService.publish()`. */
 export interface MqttPublishOptions {

@@ -21,4 +21,17 @@ export interface MqttSubscribeOptions {
    * QoS 1/2 messages are acknowledged after their handlers settle. @default 1
    */
   concurrency?: number;
+  /**
+   * Milliseconds a call may take; past it the message counts as failed (logged, dead-lettered,
+   * acknowledged) and the handler takes the next one. 0: no limit. @default MQTT_HANDLER_TIMEOUT
+   */
+  timeout?: number;
+  /**
+   * When QoS 1/2 messages are acknowledged: `'after-handler'` (redelivered if the app dies
+   * first) or `'on-receipt'` (never held up by this handler; lost if the app dies first).
+   * @default 'after-handler'
+   */
+  ack?: 'after-handler' | 'on-receipt';
+  /** The named connection (`MqttModule.forRoot({ name })`) to subscribe on. @default 'default' */
+  connection?: string;
 }

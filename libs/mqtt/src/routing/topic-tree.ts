@@ -24,6 +24,25 @@ class TopicNode<T> {
   hash: Entry<T>[] | undefined = undefined;
   /** Entries of the filters ending at this node. */
   values: Entry<T>[] | undefined = undefined;
+  /**
+   * The level text of the only literal child, when there is exactly one (device topics share
+   * long literal prefixes): it is compared in place, without slicing the level or hashing it.
+   */
+  onlyKey: string | undefined = undefined;
+  onlyChild: TopicNode<T> | undefined = undefined;
+
+  /** Keeps `onlyKey` / `onlyChild` in step with `children`. */
+  childrenChanged(): void {
+    const children = this.children;
+    if (children !== undefined && children.size === 1) {
+      const [[key, child]] = children;
+      this.onlyKey = key;
+      this.onlyChild = child;
+    } else {
+      this.onlyKey = undefined;
+      this.onlyChild = undefined;
+    }
+  }
 
   /** Whether the node holds nothing and can be pruned. */
   isEmpty(): boolean {
@@ -81,6 +100,12 @@ class Walk<T> {
     this.depth = depth;
   }
 
+  /** Whether level `i` is exactly `key`, compared in place. */
+  is(i: number, key: string): boolean {
+    const start = i === 0 ? 0 : this.ends[i - 1] + 1;
+    return this.ends[i] - start === key.length && this.topic.startsWith(key, start);
+  }
+
   /** The text of level `i`. */
   text(i: number): string {
     if (i < this.textStamps.length && this.textStamps[i] === this.stamp) return this.texts[i];
@@ -107,7 +132,12 @@ function collect<T>(node: TopicNode<T>, walk: Walk<T>, i: number): void {
     }
     const children = node.children;
     const plus = node.plus;
-    const child = children === undefined ? undefined : children.get(walk.text(i));
+    let child: TopicNode<T> | undefined;
+    if (node.onlyKey !== undefined) {
+      if (walk.is(i, node.onlyKey)) child = node.onlyChild;
+    } else if (children !== undefined) {
+      child = children.get(walk.text(i));
+    }
     // The results are sorted at the end, so the order the branches are visited in is free.
     if (child !== undefined) {
       if (plus !== undefined) collect(plus, walk, i + 1);
@@ -285,6 +315,7 @@ export class TopicTree<T> {
         if (next === undefined) {
           next = new TopicNode<T>();
           children.set(level, next);
+          node.childrenChanged();
         }
       }
       node = next;
@@ -320,6 +351,7 @@ export class TopicTree<T> {
       } else if (parent.children !== undefined) {
         parent.children.delete(level);
         if (parent.children.size === 0) parent.children = undefined;
+        parent.childrenChanged();
       }
     }
   }

@@ -170,9 +170,15 @@ export interface ParsedFilter {
   params: TopicParam[];
 }
 
-/** Builds the error thrown by `parseFilter` and `sharedFilter`. */
-function invalidFilter(raw: string, reason: string): Error {
-  return new Error(`Invalid MQTT topic filter "${raw}": ${reason}`);
+/** Builds the error thrown by `parseFilter` and `sharedFilter`; `reason` is the bare problem. */
+function invalidFilter(raw: string, reason: string): Error & { reason: string } {
+  return Object.assign(new Error(`Invalid MQTT topic filter "${raw}": ${reason}`), { reason });
+}
+
+/** What is wrong with a filter, from an error of `parseFilter`, without repeating the filter. */
+export function filterErrorReason(error: unknown): string {
+  const reason = (error as { reason?: unknown } | null)?.reason;
+  return typeof reason === 'string' ? reason : (error as Error).message;
 }
 
 /**
@@ -195,7 +201,9 @@ function invalidFilter(raw: string, reason: string): Error {
  */
 export function parseFilter(raw: string): ParsedFilter {
   if (typeof raw !== 'string')
-    throw new Error(`Invalid MQTT topic filter ${String(raw)}: must be a string`);
+    throw Object.assign(new Error(`Invalid MQTT topic filter ${String(raw)}: must be a string`), {
+      reason: 'must be a string',
+    });
   if (raw.length === 0) throw invalidFilter(raw, 'is empty');
   const share = splitShare(raw);
   if (share?.problem !== undefined) throw invalidFilter(raw, share.problem);

@@ -1,0 +1,314 @@
+import { connect, type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import { toMqttConnectOptions } from '../config/mqtt-client-options';
+import { MqttConnectionError } from '../errors/mqtt-connection.error';
+import type { MqttConfig } from '../interfaces/mqtt-config.interface';
+import type { MqttStatus } from '../interfaces/mqtt-service.interface';
+import * as messages from '../mqtt.messages';
+import type { MqttEventBus } from '../mqtt-event-bus';
+import type { MqttRouter } from '../routing/mqtt.router';
+import { reconnectDelay } from './backoff';
+import { classifyConnectError } from './connect-errors';
+import { awaitFirstConnection } from './first-connection';
+import { InboundAcks } from './inbound-acks';
+import {
+  markRedeliveries,
+  missingMqttClientInternals,
+  rearmReconnect,
+  stopReconnecting,
+  watchStreams,
+} from './mqtt-client.internals';
+import { MqttOutbound } from './mqtt-outbound';
+import { SubscriptionSync } from './subscription-sync';
+
+/**
+ * What the receiving side answers for each PUBLISH: `undefined` to acknowledge at once, else a
+ * promise of whether to acknowledge (true) or withhold the acknowledgement (false, shutdown).
+ */
+export type MqttInbound = (packet: IPublishPacket) => Promise<boolean> | undefined;
+
+/** How often a summary is logged while the broker stays unreachable. */
+const SUMMARY_EVERY_MS = 60_000;
+
+/**
+ * Owns the MQTT.js client: connects, reconnects with backoff, acknowledges received messages in
+ * order once the inbound side settled them, keeps subscriptions in step, and disconnects.
+ */
+export class MqttConnection {
+  readonly client: MqttClient;
+  readonly url: string;
+  readonly outbound: MqttOutbound;
+  readonly subscriptions: SubscriptionSync;
+  private readonly hostPort: string;
+  private readonly acks: InboundAcks;
+  private readonly status: {
+    connectedSince?: Date;
+    reconnectAttempts: number;
+    lastError?: string;
+    lastMessageAt?: number;
+    sessionPresent?: boolean;
+  } = { reconnectAttempts: 0 };
+  private everConnected = false;
+  private closing = false;
+  private lastStreamError?: Error & { code?: string };
+  private ready: Promise<void> = Promise.resolve();
+  private summaryTimer?: NodeJS.Timeout;
+  private errorLogged = false;
+
+  constructor(
+    private readonly config: MqttConfig,
+    clientOptions: Partial<IClientOptions> | undefined,
+    router: MqttRouter,
+    private readonly bus: MqttEventBus,
+    private readonly inbound: MqttInbound,
+  ) {
+    const { url, options } = toMqttConnectOptions(config);
+    this.url = url;
+    this.hostPort = `${config.host}:${config.port}`;
+    this.client = connect(url, {
+      ...options,
+      ...clientOptions,
+      manualConnect: true,
+      resubscribe: false,
+      queueQoSZero: true,
+      // A refusal (bad password, broker busy) is retried like any other loss, with backoff.
+      reconnectOnConnackError: true,
+      // MQTT.js must not give up reconnecting; the module stops it itself at shutdown.
+      reconnectPeriod: config.reconnectPeriod > 0 ? config.reconnectPeriod : 0,
+    });
+    const missing = missingMqttClientInternals(this.client);
+    if (missing.length > 0) throw new MqttConnectionError(messages.MQTT_JS_CHANGED(missing));
+    this.client.handleMessage = (packet, callback) => this.onPublish(packet, callback);
+    watchStreams(this.client, (stream) => this.onStream(stream));
+    // MQTT-3.3.1-1: resends after a reconnect carry DUP=1.
+    markRedeliveries(this.client);
+    this.acks = new InboundAcks(this.client);
+    this.outbound = new MqttOutbound(this.client, config, () => this.canPublish());
+    this.subscriptions = new SubscriptionSync(
+      this.client,
+      router,
+      bus,
+      config.protocolVersion,
+      () => this.outbound.limits,
+    );
+    this.wire();
+  }
+
+  get connected(): boolean {
+    return this.client.connected;
+  }
+
+  /** The connection's health, for `MqttService.status()` and health checks. */
+  snapshot(): Omit<MqttStatus, 'name'> {
+    const s = this.status;
+    return {
+      state: this.bus.state,
+      broker: this.url,
+      connectedSince: this.client.connected ? s.connectedSince : undefined,
+      reconnectAttempts: s.reconnectAttempts,
+      lastError: s.lastError,
+      lastMessageAt: s.lastMessageAt !== undefined ? new Date(s.lastMessageAt) : undefined,
+      sessionPresent: s.sessionPresent,
+    };
+  }
+
+  /** Connects and resolves after CONNACK and the first SUBACKs, or rejects (bounded in time). */
+  async open(): Promise<void> {
+    this.bus.log('log', messages.CONNECTING(this.url, this.client.options.clientId ?? ''));
+    this.bus.setState('connecting');
+    try {
+      await this.firstConnection();
+    } catch (error) {
+      if (this.config.connectInBackground) {
+        this.bus.log('warn', messages.CONNECT_IN_BACKGROUND(this.url, (error as Error).message));
+        return;
+      }
+      await this.close();
+      throw error;
+    }
+  }
+
+  /** Stops reconnecting and disconnects: gracefully (DISCONNECT, so no will) when connected. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.outbound.close();
+    clearInterval(this.summaryTimer);
+    const client = this.client;
+    stopReconnecting(client);
+    // Never opened (the app was compiled, not started): MQTT.js has no socket to end.
+    if (!client.stream) {
+      this.bus.setState('closed');
+      return;
+    }
+    if (client.connected) {
+      let timer: NodeJS.Timeout | undefined;
+      const forced = new Promise<boolean>((resolve) => {
+        timer = setTimeout(
+          () => resolve(false),
+          Math.max(1000, Math.min(this.config.shutdownTimeout, 5000)),
+        );
+      });
+      const done = await Promise.race([client.endAsync(false).then(() => true), forced]);
+      clearTimeout(timer);
+      // A graceful end still waiting for acknowledgements makes a forced end() a no-op in
+      // MQTT.js: close the socket ourselves so nothing keeps the process alive.
+      if (!done) client.stream?.destroy();
+    }
+    await client.endAsync(true);
+    this.bus.setState('closed');
+  }
+
+  /** Whether `publish()` may queue now; else the reason it may not. */
+  private canPublish(): string | undefined {
+    if (this.client.connected) return undefined;
+    if (this.bus.state === 'closed' || this.closing) return messages.CLIENT_CLOSED();
+    if (this.everConnected && this.config.reconnectPeriod === 0) {
+      return messages.OFFLINE_NO_RECONNECT();
+    }
+    return undefined;
+  }
+
+  /**
+   * Called by MQTT.js for every incoming PUBLISH (QoS 2: at PUBREL) before it acknowledges.
+   * The client always reads on, so acknowledgements, SUBACKs and PINGRESPs are never starved;
+   * a QoS 1/2 acknowledgement waits for the inbound side, in arrival order.
+   */
+  private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
+    this.status.lastMessageAt = Date.now();
+    const running = this.acks.runningQos2(packet);
+    const settled = running ?? this.inbound(packet);
+    if (packet.qos === 0) {
+      callback();
+      return;
+    }
+    if (settled === undefined && !this.acks.waiting) {
+      callback();
+      return;
+    }
+    this.acks.defer(packet, settled ?? true);
+    // An error tells MQTT.js not to acknowledge itself, and to go on with the next packet.
+    callback(ACK_DEFERRED);
+  }
+
+  private onStream(stream: Duplex): void {
+    this.lastStreamError = undefined;
+    stream.on('error', (error: Error & { code?: string }) => {
+      this.lastStreamError = error;
+    });
+  }
+
+  private firstConnection(): Promise<void> {
+    return awaitFirstConnection({
+      client: this.client,
+      hostPort: this.hostPort,
+      timeoutMs: this.config.connectionTimeout,
+      // The 'connect' listener in wire() sends the subscriptions; their SUBACKs come within the
+      // same time limit.
+      ready: () => this.ready,
+      lastStreamError: () => this.lastStreamError,
+      describe: (error) => this.connectError(error),
+    });
+  }
+
+  private connectError(error: Error & { code?: string | number }): MqttConnectionError {
+    return classifyConnectError(error, {
+      url: this.url,
+      hostPort: this.hostPort,
+      protocolVersion: this.config.protocolVersion,
+    });
+  }
+
+  private wire(): void {
+    const client = this.client;
+    const bus = this.bus;
+    client.on('connect', (connack) => {
+      const stream = client.stream as { setNoDelay?: (on: boolean) => void } | undefined;
+      stream?.setNoDelay?.(true);
+      const first = !this.everConnected;
+      this.everConnected = true;
+      this.errorLogged = false;
+      this.status.reconnectAttempts = 0;
+      this.status.connectedSince = new Date();
+      this.status.sessionPresent = connack.sessionPresent;
+      clearInterval(this.summaryTimer);
+      this.summaryTimer = undefined;
+      rearmReconnect(client, this.config.reconnectPeriod);
+      bus.log('log', messages.CONNECTED(this.url, connack.sessionPresent));
+      bus.setState('connected');
+      bus.emit({ type: 'connect', sessionPresent: connack.sessionPresent });
+      this.outbound.onConnect(connack);
+      this.subscriptions.useIdentifiers =
+        this.config.protocolVersion === 5 &&
+        connack.properties?.subscriptionIdentifiersAvailable !== false;
+      // A subscription the broker's limits forbid fails the bootstrap; later it is logged.
+      const failOnLimits = first && !this.config.connectInBackground;
+      this.ready = this.subscriptions.resume(connack.sessionPresent, failOnLimits);
+      this.ready.catch(noop); // awaited by open() on the first connect only
+    });
+    client.on('reconnect', () => {
+      const n = ++this.status.reconnectAttempts;
+      rearmReconnect(client, this.nextDelay(n));
+      bus.setState('reconnecting');
+      bus.emit({ type: 'reconnect', attempt: n });
+    });
+    client.on('close', () => {
+      // Unsent acknowledgements belong to the old connection; the broker redelivers those.
+      this.acks.reset();
+      this.outbound.onClose();
+      if (this.closing) return;
+      if (this.config.reconnectPeriod === 0) {
+        if (bus.state === 'connected') this.goneOffline();
+      } else if (bus.state === 'connected') {
+        rearmReconnect(client, this.nextDelay(0));
+        this.goneOffline();
+      }
+      bus.emit({ type: 'close' });
+    });
+    client.on('disconnect', (packet) => {
+      const reason = packet.properties?.reasonString;
+      this.status.lastError = messages.BROKER_DISCONNECT(packet.reasonCode ?? 0, reason);
+      bus.log('warn', this.status.lastError);
+      bus.emit({ type: 'disconnect', reasonCode: packet.reasonCode ?? 0 });
+    });
+    client.on('error', (error) => {
+      this.status.lastError = this.connectError(error).message;
+      bus.emit({ type: 'error', error });
+      if (bus.state === 'connecting' && !this.everConnected && !this.config.connectInBackground) {
+        return; // reported by open()
+      }
+      // One line per outage; the periodic summary tells the rest.
+      if (!this.errorLogged) bus.log('error', messages.CLIENT_ERROR(this.url, error.message));
+      this.errorLogged = true;
+    });
+  }
+
+  private nextDelay(attempt: number): number {
+    const base = this.config.reconnectPeriod;
+    return reconnectDelay(attempt, base, Math.max(base, this.config.reconnectMaxPeriod));
+  }
+
+  private goneOffline(): void {
+    const bus = this.bus;
+    bus.log(
+      'warn',
+      messages.OFFLINE(this.url, this.config.reconnectPeriod, this.config.reconnectMaxPeriod),
+    );
+    bus.setState('offline');
+    bus.emit({ type: 'offline' });
+    if (this.config.reconnectPeriod > 0 && !this.summaryTimer) {
+      const since = Date.now();
+      this.summaryTimer = setInterval(() => {
+        const s = this.status;
+        bus.log(
+          'warn',
+          messages.STILL_OFFLINE(this.url, Date.now() - since, s.reconnectAttempts, s.lastError),
+        );
+      }, SUMMARY_EVERY_MS);
+      this.summaryTimer.unref();
+    }
+  }
+}
+
+function noop(): void {}
+
+const ACK_DEFERRED = new Error('nestjs-mqtt: acknowledgement deferred until the handlers settle');

@@ -1,0 +1,225 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { ConfigService } from '@nestjs/config';
+import { DiscoveryService, ExternalContextCreator, MetadataScanner, ModuleRef } from '@nestjs/core';
+import type { Subscription } from 'rxjs';
+import { MqttParamType, type MqttArgsMetadata } from '../decorators/params.decorator';
+import type { MqttEventType } from '../decorators/on-mqtt-event.decorator';
+import type { MqttSubscribeMetadata } from '../decorators/subscribe.decorator';
+import { MqttConnectionError } from '../errors/mqtt-connection.error';
+import { MqttSubscribeError } from '../errors/mqtt-subscribe.error';
+import type { MqttConfig } from '../interfaces/mqtt-config.interface';
+import type { MqttModuleOptions } from '../interfaces/mqtt-module-options.interface';
+import {
+  MQTT_ARGS_METADATA,
+  MQTT_CONNECTION_CONFIG,
+  MQTT_EVENT_METADATA,
+  MQTT_MODULE_OPTIONS,
+  MQTT_SUBSCRIBE_METADATA,
+} from '../mqtt.constants';
+import * as messages from '../mqtt.messages';
+import { describeError } from '../utils/describe-error';
+import { getMqttServiceToken } from '../mqtt.tokens';
+import { MqttEventBus } from '../mqtt-event-bus';
+import { MqttRouter } from '../routing/mqtt.router';
+import { resolveConfigTopics, type ConfigLookup } from './config-topics';
+import { checkTopicParams } from './handler-checks';
+import { createInvoker } from './handler-invoker';
+import { enhancersOf, exceptionFiltersOf, missingNestInternals } from './nest.internals';
+import { payloadDecoder } from './payload-decoder';
+
+type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
+
+/** The arguments of a method with no parameter decorators: `(payload: Buffer, topic, packet)`. */
+const DEFAULT_ARGS: MqttArgsMetadata = {
+  [`${MqttParamType.RAW_PAYLOAD}:0`]: { index: 0, pipes: [] },
+  [`${MqttParamType.TOPIC}:1`]: { index: 1, pipes: [] },
+  [`${MqttParamType.PACKET}:2`]: { index: 2, pipes: [] },
+};
+
+/**
+ * Finds `@Subscribe()` and `@OnMqttEvent()` methods on providers and controllers at startup and
+ * registers them with this connection's router (each connection explores for its own handlers),
+ * with Nest's pipes, guards, interceptors and exception filters applied as on HTTP routes.
+ */
+@Injectable()
+export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
+  private readonly eventSubscriptions: Subscription[] = [];
+  /** "Subscribed X to ..." lines, logged once discovery is done. */
+  private readonly subscribed: string[] = [];
+
+  constructor(
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    private readonly contextCreator: ExternalContextCreator,
+    private readonly moduleRef: ModuleRef,
+    private readonly router: MqttRouter,
+    private readonly bus: MqttEventBus,
+    @Inject(MQTT_CONNECTION_CONFIG) private readonly config: MqttConfig,
+    @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
+  ) {}
+
+  /** Called by Nest: discovers the handlers. */
+  onModuleInit(): void {
+    const missing = missingNestInternals(this.contextCreator);
+    if (missing.length > 0) throw new MqttConnectionError(messages.NEST_INTERNALS_CHANGED(missing));
+    const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
+    const explored = new Set<object>();
+    for (const wrapper of wrappers) {
+      const { instance } = wrapper;
+      // An alias (`useExisting`) or a second token for the same instance must not register twice.
+      if (wrapper.isAlias || !instance || typeof instance !== 'object' || explored.has(instance)) {
+        continue;
+      }
+      explored.add(instance);
+      this.exploreWrapper(wrapper, instance);
+    }
+    // Once every listener is in place, so `@OnMqttLog()` sees these lines too.
+    for (const line of this.subscribed.splice(0)) this.bus.log('log', line);
+  }
+
+  /** Called by Nest: stops the event listeners last, so they see the shutdown's log lines. */
+  onApplicationShutdown(): void {
+    for (const s of this.eventSubscriptions) s.unsubscribe();
+  }
+
+  private exploreWrapper(wrapper: InstanceWrapper, instance: object): void {
+    const prototype = Object.getPrototypeOf(instance) as object | null;
+    if (!prototype) return;
+    for (const methodName of this.scanner.getAllMethodNames(prototype)) {
+      const method = (prototype as Record<string, unknown>)[methodName];
+      if (typeof method !== 'function') continue;
+      const subscribes: MqttSubscribeMetadata[] | undefined = Reflect.getMetadata(
+        MQTT_SUBSCRIBE_METADATA,
+        method,
+      );
+      const events: MqttEventType[] | undefined = Reflect.getMetadata(MQTT_EVENT_METADATA, method);
+      if (!subscribes && !events) continue;
+      const name = `${instance.constructor.name}.${methodName}`;
+      if (!wrapper.isDependencyTreeStatic()) {
+        this.bus.log('warn', messages.REQUEST_SCOPED(name));
+        continue;
+      }
+      const mine = subscribes?.filter((s) => this.isMine(name, s));
+      if (mine?.length) this.registerSubscriber(wrapper, instance, methodName, name, mine);
+      if (events) this.registerEventListener(instance, methodName, name, events);
+    }
+  }
+
+  /** Whether a `@Subscribe()` is for this connection; an unknown connection is an error. */
+  private isMine(handler: string, metadata: MqttSubscribeMetadata): boolean {
+    const wanted = metadata.options.connection ?? 'default';
+    if (wanted === this.bus.connectionName) return true;
+    try {
+      this.moduleRef.get(getMqttServiceToken(wanted), { strict: false });
+    } catch {
+      throw new MqttSubscribeError(messages.MISSING_CONNECTION(handler, wanted));
+    }
+    return false;
+  }
+
+  private registerSubscriber(
+    wrapper: InstanceWrapper,
+    instance: object,
+    methodName: string,
+    name: string,
+    declared: MqttSubscribeMetadata[],
+  ): void {
+    const lookup = this.configLookup();
+    const subscribes = declared.map((s) => ({
+      options: s.options,
+      filters: s.filters.map((f) => resolveConfigTopics(name, f, lookup)),
+    }));
+    const ctor = instance.constructor;
+    let args: MqttArgsMetadata | undefined = Reflect.getMetadata(
+      MQTT_ARGS_METADATA,
+      ctor,
+      methodName,
+    );
+    if (!args || Object.keys(args).length === 0) {
+      args = DEFAULT_ARGS;
+      Reflect.defineMetadata(MQTT_ARGS_METADATA, args, ctor, methodName);
+    }
+    checkTopicParams(name, subscribes, args);
+
+    const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
+    // Enhancers given as classes resolve in the module that declares the handler. Nest looks for
+    // that module among providers only, so a controller's would be missed (and its guards
+    // silently dropped): take it from the wrapper's host, for Nest's context creator too.
+    const moduleKey =
+      (wrapper.host as { token?: string } | undefined)?.token ??
+      this.contextCreator.getContextModuleKey(instance.constructor);
+    const contextCreator = Object.create(this.contextCreator, {
+      getContextModuleKey: { value: () => moduleKey },
+    }) as ExternalContextCreator;
+    const found = enhancersOf(this.contextCreator, instance, method, moduleKey);
+    const payloadArg = Object.entries(args).find(([key]) =>
+      key.startsWith(`${MqttParamType.PAYLOAD}:`),
+    )?.[1];
+    const paramPipes = Object.values(args).some((a) => a.pipes.length > 0);
+    // The decoding follows the type of a whole-payload @Payload(); @Payload('field') reads JSON.
+    const paramTypes: unknown[] =
+      Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(instance), methodName) ?? [];
+    const wholePayload = payloadArg?.data === undefined ? payloadArg : undefined;
+    const decoder = payloadDecoder(
+      wholePayload ? paramTypes[wholePayload.index] : undefined,
+      this.options.validation ?? {},
+      found.pipes > 0 || (payloadArg?.pipes.length ?? 0) > 0,
+    );
+    const invoke = createInvoker(
+      {
+        instance,
+        method,
+        methodName,
+        args,
+        decoder,
+        enhanced: found.guards + found.interceptors + found.pipes > 0 || paramPipes,
+        filters: exceptionFiltersOf(this.contextCreator, instance, method, moduleKey),
+      },
+      contextCreator,
+    );
+    // One registration per method, so overlapping filters of stacked @Subscribe run it once.
+    const { handler } = this.router.register(
+      { name, subscriptions: subscribes, invoke },
+      this.config.sharedGroup,
+    );
+    this.subscribed.push(messages.SUBSCRIBED(name, handler.filters.join(', ')));
+  }
+
+  /** Reads `${KEY}` values through ConfigService, when the app has one. */
+  private configLookup(): ConfigLookup | undefined {
+    try {
+      const config = this.moduleRef.get(ConfigService, { strict: false });
+      return (key) => config.get(key);
+    } catch {
+      return undefined;
+    }
+  }
+
+  private registerEventListener(
+    instance: object,
+    methodName: string,
+    name: string,
+    types: MqttEventType[],
+  ): void {
+    const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
+    const wanted = new Set(types);
+    this.eventSubscriptions.push(
+      this.bus.events$.subscribe((event) => {
+        if (!wanted.has(event.type)) return;
+        try {
+          const result = method.call(instance, event);
+          if (result instanceof Promise) {
+            result.catch((error: unknown) => this.listenerFailed(name, event.type, error));
+          }
+        } catch (error) {
+          this.listenerFailed(name, event.type, error);
+        }
+      }),
+    );
+  }
+
+  private listenerFailed(name: string, type: string, error: unknown): void {
+    // Not through the 'log' event, so a failing @OnMqttLog listener cannot loop.
+    this.bus.logQuietly('error', messages.LISTENER_FAILED(name, type, describeError(error)));
+  }
+}

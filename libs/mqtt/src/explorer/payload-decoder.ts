@@ -1,0 +1,90 @@
+import type { Type } from '@nestjs/common';
+import { instanceToPlain, plainToInstance } from 'class-transformer';
+import { validateSync, type ValidationError } from 'class-validator';
+import { MqttPayloadError } from '../errors/mqtt-payload.error';
+import type { MqttValidationOptions } from '../interfaces/mqtt-module-options.interface';
+import * as messages from '../mqtt.messages';
+import { decodePayload } from '../utils/payload.utils';
+
+/** Turns the bytes of a message into what the handler's `@Payload()` parameter asks for. */
+export type PayloadDecoder = (payload: Buffer) => unknown;
+
+const asIs: PayloadDecoder = (p) => p;
+const asText: PayloadDecoder = (p) => p.toString('utf8');
+
+/**
+ * Picks the decoding from the `@Payload()` parameter's declared type: Buffer and string as they
+ * are; a class: JSON turned into that class and validated (once: by the module, or, when a pipe
+ * applies to the payload, by that pipe alone); anything else: JSON, or text when not JSON.
+ */
+export function payloadDecoder(
+  metatype: unknown,
+  validation: MqttValidationOptions | false,
+  pipesApply: boolean,
+): PayloadDecoder {
+  if (metatype === Buffer) return asIs;
+  if (metatype === String) return asText;
+  if (
+    typeof metatype !== 'function' ||
+    metatype === Object ||
+    metatype === Array ||
+    metatype === Number ||
+    metatype === Boolean
+  ) {
+    return decodePayload;
+  }
+  const cls = metatype as Type<object>;
+  // A pipe (such as a global ValidationPipe) gets the parsed JSON and does the rest itself.
+  if (pipesApply || validation === false) return (payload) => parseObject(payload, cls);
+  const { transform = true, ...validatorOptions } = validation;
+  const options = { forbidUnknownValues: false, ...validatorOptions };
+  return (payload) => {
+    const instance = plainToInstance(cls, parseObject(payload, cls), {
+      groups: options.groups,
+    });
+    const errors = validateSync(instance, options);
+    if (errors.length > 0) {
+      throw new MqttPayloadError(messages.PAYLOAD_INVALID(cls.name, formatErrors(errors)));
+    }
+    return transform ? instance : instanceToPlain(instance, { groups: options.groups });
+  };
+}
+
+function parseObject(payload: Buffer, cls: Type<object>): object {
+  let json: unknown;
+  try {
+    const text = payload.toString('utf8');
+    // Keys that would reach an object's prototype through class-transformer are dropped.
+    json = JSON.parse(text, UNSAFE_KEY.test(text) ? withoutUnsafeKeys : undefined);
+  } catch {
+    throw new MqttPayloadError(messages.PAYLOAD_NOT_JSON(cls.name));
+  }
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new MqttPayloadError(
+      messages.PAYLOAD_INVALID(cls.name, `expected a JSON object, got ${describe(json)}`),
+    );
+  }
+  return json;
+}
+
+const UNSAFE_KEY = /"(__proto__|constructor|prototype)"/;
+
+function withoutUnsafeKeys(key: string, value: unknown): unknown {
+  return key === '__proto__' || key === 'constructor' || key === 'prototype' ? undefined : value;
+}
+
+function describe(json: unknown): string {
+  if (json === null) return 'null';
+  return Array.isArray(json) ? 'an array' : `a ${typeof json}`;
+}
+
+function formatErrors(errors: ValidationError[], prefix = ''): string {
+  return errors
+    .flatMap((e) => {
+      const path = `${prefix}${e.property}`;
+      const own = Object.values(e.constraints ?? {}).map((c) => `${path}: ${c}`);
+      const nested = e.children?.length ? [formatErrors(e.children, `${path}.`)] : [];
+      return [...own, ...nested];
+    })
+    .join('; ');
+}
