@@ -18,7 +18,10 @@ const shared = {
   testEnvironment: 'node',
   transform: { '^.+\\.(t|j|mj)s$': swc },
   transformIgnorePatterns: ['/node_modules/(?!(@nestjs|uid)/)'],
-  moduleNameMapper: { '^nestjs-mqtt$': '<rootDir>/libs/mqtt/src/index.ts' },
+  moduleNameMapper: {
+    '^nestjs-mqtt$': '<rootDir>/libs/mqtt/src/index.ts',
+    '^nestjs-mqtt/(testing|health)$': '<rootDir>/libs/mqtt/src/$1/index.ts',
+  },
   moduleFileExtensions: ['ts', 'js', 'mjs', 'json'],
 };
 module.exports = {

@@ -11,6 +11,6 @@ restore() { npm ci --no-audit --no-fund --silent >/dev/null 2>&1 || echo "warnin
 trap restore EXIT
 npm install --no-save --no-audit --no-fund --silent --legacy-peer-deps \
   "@nestjs/common@^${major}" "@nestjs/core@^${major}" "@nestjs/testing@^${major}" \
-  "@nestjs/microservices@^${major}"
-node -e "console.log('Running with @nestjs/core ' + require('@nestjs/core/package.json').version)"
+  "@nestjs/microservices@^${major}" "@nestjs/platform-express@^${major}" "@nestjs/terminus@^${major}"
+node -e "const v = (p) => require(p + '/package.json').version; console.log('Running with @nestjs/core ' + v('@nestjs/core') + ', @nestjs/platform-express ' + v('@nestjs/platform-express') + ', @nestjs/terminus ' + v('@nestjs/terminus'))"
 "$@"

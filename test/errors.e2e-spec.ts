@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { IsNumber, IsString } from 'class-validator';
 import type { MqttClient } from 'mqtt';
-import { MqttModule, MqttService, Payload, Subscribe, Topic } from 'nestjs-mqtt';
+import { MqttModule, Payload, Subscribe, Topic } from 'nestjs-mqtt';
+import { startMqttTestingApp, type MqttTestingApp } from 'nestjs-mqtt/testing';
 import {
   CaptureLogger,
   closeClient,
@@ -19,13 +20,10 @@ import {
   delay,
   describeWithMosquitto,
   randomClientId,
-  startAedes,
   startMosquitto,
   startMqttApp,
   terminate,
   until,
-  type AedesBroker,
-  type MessageCollector,
   type MosquittoBroker,
 } from './support';
 import { startChildApp, watchUnhandledRejections } from './fixtures/reliability-helpers';
@@ -80,34 +78,28 @@ class Failing {
 }
 
 describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)', () => {
-  let broker: AedesBroker;
-  let app: INestApplicationContext;
+  let kit: MqttTestingApp;
   let failing: Failing;
-  let client: MqttClient;
-  let deadLetters: MessageCollector;
   const logger = new CaptureLogger();
   const unhandled = watchUnhandledRejections();
 
   beforeAll(async () => {
-    broker = await startAedes();
-    ({ app } = await startMqttApp({
-      broker,
-      options: { MQTT_DEAD_LETTER_TOPIC: 'dead/letters' },
+    kit = await startMqttTestingApp({
+      mqtt: { MQTT_DEAD_LETTER_TOPIC: 'dead/letters' },
       providers: [Failing],
       logger,
-    }));
-    failing = app.get(Failing);
-    client = await connectClient(broker.url);
-    deadLetters = await collectMessages(client, 'dead/letters', { qos: 1 });
+    });
+    failing = kit.get(Failing);
   });
 
   afterAll(async () => {
     unhandled.stop();
-    deadLetters?.stop();
-    if (client) await closeClient(client);
-    await app?.close();
-    await broker?.stop();
+    await kit?.close();
   });
+
+  /** The dead letters the app published (seen at the broker), as JSON envelopes. */
+  const envelopes = () =>
+    kit.published('dead/letters').map((m) => m.json as Record<string, unknown>);
 
   afterEach(() => {
     expect(unhandled.reasons).toEqual([]);
@@ -115,19 +107,15 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
 
   /** The JSON envelope of the first dead letter from `handler`, once it arrived. */
   const letterFrom = (handler: string) =>
-    until(`a dead letter from ${handler}`, () =>
-      deadLetters.messages
-        .map((m) => JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>)
-        .find((e) => e.handler === handler),
-    );
+    until(`a dead letter from ${handler}`, () => envelopes().find((e) => e.handler === handler));
 
   /** Every log line (any logger context) that mentions `reason`. */
   const linesAbout = (reason: string) => logger.matching(reason);
 
   it('a sync throw logs ONE short line (handler, topic, reason, truncated payload); the neighbour and later messages still run', async () => {
     const big = Buffer.alloc(10 * 1024, 'x');
-    await client.publishAsync('err/sync', big, { qos: 0 });
-    await client.publishAsync('err/sync', 'ok after', { qos: 0 });
+    await kit.publish('err/sync', big, { qos: 0 });
+    await kit.publish('err/sync', 'ok after', { qos: 0 });
     await until('the later message', () => failing.seen.length >= 3);
 
     expect([...failing.seen].sort()).toEqual([
@@ -146,7 +134,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     expect(line.text).toContain('10240 bytes');
     expect(line.text).not.toContain('\n');
     expect(line.text.length).toBeLessThan(500);
-    expect(app.get(MqttService).connected).toBe(true);
+    expect(kit.mqtt.connected).toBe(true);
     // The dead letter carries the whole payload, not the truncated preview.
     const envelope = await letterFrom('Failing.syncThrow');
     expect(envelope.error).toBe('sync boom');
@@ -155,11 +143,17 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
   });
 
   it('an async rejection logs ONE line and goes to the dead-letter topic as a JSON envelope with the exact bytes', async () => {
-    const payload = Buffer.concat([Buffer.from('fail:'), Buffer.from([0, 1, 0xfe, 0xff, 0x80])]);
-    await client.publishAsync('err/async', payload, { qos: 1 });
-    await client.publishAsync('err/async', 'ok later', { qos: 1 });
+    // Control bytes and multi-byte characters, still valid UTF-8 (the handler reads a string;
+    // invalid UTF-8 is refused before it, see test/faults/bad-input).
+    const payload = Buffer.concat([
+      Buffer.from('fail:'),
+      Buffer.from([0, 1, 0x7f]),
+      Buffer.from('é€'),
+    ]);
+    // deliver() resolves once the app acknowledged: every handler of the message settled.
+    await kit.deliver('err/async', payload, { qos: 1 });
+    await kit.deliver('err/async', 'ok later', { qos: 1 });
     const asyncSeen = () => failing.seen.filter((s) => s.startsWith('async')).sort();
-    await until('the later message', () => asyncSeen().length >= 3);
 
     expect(asyncSeen()).toEqual([
       'asyncNeighbour:err/async',
@@ -173,7 +167,7 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     expect(lines[0].text).toContain('"err/async"');
 
     const envelope = await letterFrom('Failing.asyncReject');
-    expect(deadLetters.messages.every((m) => m.topic === 'dead/letters')).toBe(true);
+    expect(kit.published('dead/letters').every((m) => m.topic === 'dead/letters')).toBe(true);
     expect(envelope).toEqual({
       error: 'async boom',
       topic: 'err/async',
@@ -185,9 +179,8 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
   });
 
   it('an unparsable JSON payload for a class DTO logs ONE line naming the handler, topic and reason', async () => {
-    await client.publishAsync('err/dto', '{"sensor": "t1", value', { qos: 1 });
-    await client.publishAsync('err/dto', JSON.stringify({ sensor: 't1', value: 20 }), { qos: 1 });
-    await until('the valid reading', () => failing.readings.length >= 1);
+    await kit.deliver('err/dto', '{"sensor": "t1", value', { qos: 1 });
+    await kit.deliver('err/dto', JSON.stringify({ sensor: 't1', value: 20 }), { qos: 1 });
 
     const lines = linesAbout('not valid JSON');
     expect(lines).toHaveLength(1);
@@ -201,9 +194,9 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
 
   it('a payload that fails class-validator logs ONE line with the failing property and is dead-lettered', async () => {
     const bad = JSON.stringify({ sensor: 't2', value: 'hot' });
-    await client.publishAsync('err/dto', bad, { qos: 1 });
-    await client.publishAsync('err/dto', JSON.stringify({ sensor: 't3', value: 3 }), { qos: 1 });
-    await until('the next valid reading', () => failing.readings.some((r) => r.sensor === 't3'));
+    await kit.deliver('err/dto', bad, { qos: 1 });
+    await kit.deliver('err/dto', JSON.stringify({ sensor: 't3', value: 3 }), { qos: 1 });
+    expect(failing.readings.some((r) => r.sensor === 't3')).toBe(true);
 
     const lines = linesAbout('value must be a number');
     expect(lines).toHaveLength(1);
@@ -212,11 +205,9 @@ describe('handler failures (aedes, MQTT 3.1.1, dead letters as a JSON envelope)'
     expect(lines[0].text).toContain('invalid payload');
     expect(failing.readings.map((r) => r.sensor)).not.toContain('t2');
 
-    const envelope = await until('the dead letter of the invalid reading', () =>
-      deadLetters.messages
-        .map((m) => JSON.parse(m.payload.toString('utf8')) as Record<string, unknown>)
-        .find((e) => String(e.error).includes('value must be a number')),
-    );
+    // The dead letter was published before the message was acknowledged: no waiting.
+    const envelope = envelopes().find((e) => String(e.error).includes('value must be a number'));
+    if (!envelope) throw new Error(`no dead letter; got ${JSON.stringify(envelopes())}`);
     expect(envelope.handler).toBe('Failing.onReading');
     expect(envelope.topic).toBe('err/dto');
     expect(Buffer.from(envelope.payload as string, 'base64').toString()).toBe(bad);

@@ -7,13 +7,13 @@
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import type { MqttClient } from 'mqtt';
 import { MqttPublishError, MqttService, Payload, Subscribe, type MqttMessage } from 'nestjs-mqtt';
+import { startMqttTestingApp } from 'nestjs-mqtt/testing';
 import {
   closeClient,
   collectMessages,
   connectClient,
   delay,
   describeWithMosquitto,
-  startAedes,
   startMosquitto,
   startMqttApp,
   type MosquittoBroker,
@@ -165,15 +165,13 @@ describeWithMosquitto('MQTT 5 request/response (mosquitto)', () => {
 
 describe('request/response on MQTT 3.1.1 (aedes)', () => {
   it('MqttService.request() fails with a clear error mentioning MQTTv5', async () => {
-    const broker = await startAedes();
-    const { app } = await startMqttApp({ broker });
+    const kit = await startMqttTestingApp();
     try {
-      const request = app.get(MqttService).request('rpc/double', { n: 1 }, { timeout: 300 });
+      const request = kit.mqtt.request('rpc/double', { n: 1 }, { timeout: 300 });
       await expect(request).rejects.toBeInstanceOf(MqttPublishError);
       await expect(request).rejects.toThrow(/MQTT 5.*MQTT_PROTOCOL_VERSION=MQTTv5/);
     } finally {
-      await app.close();
-      await broker.stop();
+      await kit.close();
     }
   });
 });

@@ -21,7 +21,7 @@ export class Consumer {
     await this.mqtt.publish(`echo/${id}`, { body }, { qos: 1 });
   }
 
-  async ask(): Promise<MqttMessage> {
+  ask(): Promise<MqttMessage> {
     return this.mqtt.request('rpc/x', 'hi', { timeout: 100 });
   }
 }

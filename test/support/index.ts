@@ -2,7 +2,7 @@
  * Test harness shared by the e2e suites: free ports, private mosquitto brokers (plain, with
  * users, with TLS), in-process aedes brokers (TCP and WebSocket), a throw-away PKI, MQTT.js /
  * mosquitto CLI client helpers, Nest testing apps with the MQTT module and a capturing logger,
- * bounded waits, random ids, and child processes running TypeScript fixtures. Everything started
+ * bounded waits, random ids, a TCP proxy that injects link faults, and child processes running TypeScript fixtures. Everything started
  * here is killed when the process exits, but suites must still stop what they start in afterAll.
  */
 export * from './aedes';
@@ -14,6 +14,7 @@ export * from './ids';
 export * from './logging';
 export * from './mosquitto';
 export * from './ports';
+export * from './tcp-proxy';
 export {
   isRunning,
   realProcess,

@@ -1,7 +1,8 @@
 /**
  * Lets a child process run TypeScript fixtures and apps straight from source, the way Jest does:
  * `node -r ./test/support/register-ts.js test/fixtures/app.ts`. TypeScript is compiled with
- * @swc/core (legacy decorators + metadata), and `nestjs-mqtt` resolves to libs/mqtt/src.
+ * @swc/core (legacy decorators + metadata), and `nestjs-mqtt` (with its `/testing` and `/health`
+ * entry points) resolves to libs/mqtt/src.
  */
 'use strict';
 const fs = require('node:fs');
@@ -9,10 +10,15 @@ const path = require('node:path');
 const Module = require('node:module');
 const { transformSync } = require('@swc/core');
 
-const libEntry = path.resolve(__dirname, '../../libs/mqtt/src/index.ts');
+const libSrc = path.resolve(__dirname, '../../libs/mqtt/src');
+const libEntries = {
+  'nestjs-mqtt': path.join(libSrc, 'index.ts'),
+  'nestjs-mqtt/testing': path.join(libSrc, 'testing/index.ts'),
+  'nestjs-mqtt/health': path.join(libSrc, 'health/index.ts'),
+};
 const originalResolve = Module._resolveFilename;
 Module._resolveFilename = function (request, ...rest) {
-  if (request === 'nestjs-mqtt') return libEntry;
+  if (Object.hasOwn(libEntries, request)) return libEntries[request];
   return originalResolve.call(this, request, ...rest);
 };
 

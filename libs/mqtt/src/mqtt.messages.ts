@@ -84,6 +84,8 @@ export const REQUEST_SCOPED = (handler: string) =>
   `${handler} is request-scoped or transient; MQTT handlers must live in singleton providers, so it is skipped.`;
 export const PAYLOAD_INVALID = (type: string, errors: string) =>
   `invalid payload: ${errors}. It does not fit ${type}: fix the publisher, or the DTO's rules.`;
+export const PAYLOAD_NOT_UTF8 = (wanted: string) =>
+  `payload is not valid UTF-8, so it cannot be read as ${wanted}: declare the @Payload() parameter as Buffer to receive binary payloads.`;
 export const PAYLOAD_NOT_JSON = (type: string) =>
   `payload is not valid JSON for ${type}: the publisher must send a JSON object.`;
 export const MISSING_CONNECTION = (handler: string, name: string) =>

@@ -4,31 +4,11 @@ import type { MqttQos, MqttSubscribeOptions } from '../interfaces/subscribe-opti
 import { MqttRouter, type MqttRoute } from '../routing/mqtt.router';
 import { ABANDONED, HandlerLane } from './handler-lane';
 import type { MqttOutcome } from './mqtt.dispatcher';
+import { deferred, flush, type Deferred } from './dispatch.spec-helpers';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets every pending microtask (and the promise chains they start) run. */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 type Taken = ReturnType<HandlerLane['take']>;
 

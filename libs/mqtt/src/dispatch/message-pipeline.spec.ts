@@ -7,31 +7,11 @@ import { MqttRouter } from '../routing/mqtt.router';
 import type { DeadLetters } from './dead-letters';
 import { MessagePipeline } from './message-pipeline';
 import { MqttDispatcher, type MqttDispatcherOptions } from './mqtt.dispatcher';
+import { deferred, flush } from './dispatch.spec-helpers';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets every pending microtask (and the promise chains they start) run. */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function packet(
   topic: string,

@@ -9,32 +9,11 @@ import {
   type MqttOutcome,
   type MqttRunResult,
 } from './mqtt.dispatcher';
+import { deferred, flush, type Deferred } from './dispatch.spec-helpers';
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------------------------
-
-interface Deferred<T = void> {
-  promise: Promise<T>;
-  resolve: (value: T) => void;
-  reject: (error: unknown) => void;
-}
-
-/** A promise settled from the outside, so asynchronous handlers finish exactly when told. */
-function deferred<T = void>(): Deferred<T> {
-  let resolve!: (value: T) => void;
-  let reject!: (error: unknown) => void;
-  const promise = new Promise<T>((res, rej) => {
-    resolve = res;
-    reject = rej;
-  });
-  return { promise, resolve, reject };
-}
-
-/** Lets every pending microtask (and the promise chains they start) run. */
-function flush(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
-}
 
 function packet(topic: string, payload = '', qos: MqttQos = 1): IPublishPacket {
   return { cmd: 'publish', topic, payload: Buffer.from(payload), qos, retain: false, dup: false };

@@ -70,19 +70,23 @@ export function createInvoker(
   contextCreator: ExternalContextCreator,
 ): (message: MqttMessage) => unknown {
   const { decoder, filters } = target;
-  const call = target.enhanced ? nestCall(target, contextCreator) : directCall(target);
-  if (filters.filters.length === 0) {
-    return (message) => call(message.payload, new MqttContext(message, decoder));
+  let call: (message: MqttMessage) => unknown;
+  if (target.enhanced) {
+    const nest = nestCall(target, contextCreator);
+    call = (message) => nest(message.payload, new MqttContext(message, decoder));
+  } else {
+    call = directCall(target);
   }
+  if (filters.filters.length === 0) return call;
+  const args = (message: MqttMessage): Args => [message.payload, new MqttContext(message, decoder)];
   return (message) => {
-    const args: Args = [message.payload, new MqttContext(message, decoder)];
     try {
-      const result = call(args[0], args[1]);
+      const result = call(message);
       return isPromise(result)
-        ? result.catch((error: unknown) => applyFilters(filters, error, args))
+        ? result.catch((error: unknown) => applyFilters(filters, error, args(message)))
         : result;
     } catch (error) {
-      return applyFilters(filters, error, args);
+      return applyFilters(filters, error, args(message));
     }
   };
 }
@@ -101,22 +105,52 @@ function nestCall(target: HandlerTarget, creator: ExternalContextCreator) {
   ) as (payload: Buffer, ctx: MqttContext) => Promise<unknown>;
 }
 
-/** Calls the method with its arguments resolved synchronously: the path with no enhancers. */
-function directCall({ instance, method, args }: HandlerTarget) {
-  const params = Object.keys(args).map((key) => ({
-    type: Number(key.slice(0, key.indexOf(':'))),
-    index: args[key].index,
-    data: args[key].data,
-  }));
+/**
+ * Calls the method with its arguments resolved synchronously: the path with no enhancers. The
+ * common arguments are read straight off the message (no MqttContext), and the payload is
+ * decoded once however many parameters read it.
+ */
+function directCall({ instance, method, args, decoder }: HandlerTarget) {
+  const params = Object.keys(args).map((key) => {
+    const type: MqttParamType = Number(key.slice(0, key.indexOf(':')));
+    return { type, index: args[key].index, data: args[key].data };
+  });
   const argc = params.reduce((n, p) => Math.max(n, p.index + 1), 0);
-  return (payload: Buffer, ctx: MqttContext): unknown => {
-    const host: Args = [payload, ctx];
+  const count = params.length;
+  return (message: MqttMessage): unknown => {
     const values: unknown[] = new Array(argc);
-    for (const p of params)
-      values[p.index] = mqttParamsFactory.exchangeKeyForValue(p.type, p.data, host);
+    let decoded: unknown = NOT_DECODED;
+    let ctx: MqttContext | undefined;
+    for (let k = 0; k < count; k++) {
+      const p = params[k];
+      switch (p.type) {
+        case MqttParamType.PAYLOAD:
+          if (decoded === NOT_DECODED) decoded = decoder(message.payload);
+          values[p.index] =
+            p.data === undefined ? decoded : (decoded as Record<string, unknown> | null)?.[p.data];
+          break;
+        case MqttParamType.TOPIC_PARAM:
+          values[p.index] = p.data === undefined ? undefined : message.params[p.data];
+          break;
+        case MqttParamType.RAW_PAYLOAD:
+          values[p.index] = message.payload;
+          break;
+        case MqttParamType.TOPIC:
+          values[p.index] = message.topic;
+          break;
+        default:
+          ctx ??= new MqttContext(message, decoder);
+          values[p.index] = mqttParamsFactory.exchangeKeyForValue(p.type, p.data, [
+            message.payload,
+            ctx,
+          ]);
+      }
+    }
     return method.apply(instance, values);
   };
 }
+
+const NOT_DECODED = Symbol('not decoded');
 
 /**
  * Gives an error to the first exception filter whose `@Catch()` matches it, as Nest does for

@@ -4,13 +4,13 @@ import { validateSync, type ValidationError } from 'class-validator';
 import { MqttPayloadError } from '../errors/mqtt-payload.error';
 import type { MqttValidationOptions } from '../interfaces/mqtt-module-options.interface';
 import * as messages from '../mqtt.messages';
-import { decodePayload } from '../utils/payload.utils';
+import { decodePayload, utf8Text } from '../utils/payload.utils';
 
 /** Turns the bytes of a message into what the handler's `@Payload()` parameter asks for. */
 export type PayloadDecoder = (payload: Buffer) => unknown;
 
 const asIs: PayloadDecoder = (p) => p;
-const asText: PayloadDecoder = (p) => p.toString('utf8');
+const asText: PayloadDecoder = (p) => utf8Text(p, 'a string');
 
 /**
  * Picks the decoding from the `@Payload()` parameter's declared type: Buffer and string as they
@@ -35,11 +35,12 @@ export function payloadDecoder(
   }
   const cls = metatype as Type<object>;
   // A pipe (such as a global ValidationPipe) gets the parsed JSON and does the rest itself.
-  if (pipesApply || validation === false) return (payload) => parseObject(payload, cls);
+  if (pipesApply || validation === false) return (payload) => parseObject(payload, cls, true);
   const { transform = true, ...validatorOptions } = validation;
   const options = { forbidUnknownValues: false, ...validatorOptions };
   return (payload) => {
-    const instance = plainToInstance(cls, parseObject(payload, cls), {
+    // plainToInstance skips `__proto__` and `constructor` itself: no reviver needed here.
+    const instance = plainToInstance(cls, parseObject(payload, cls, false), {
       groups: options.groups,
     });
     const errors = validateSync(instance, options);
@@ -50,13 +51,18 @@ export function payloadDecoder(
   };
 }
 
-function parseObject(payload: Buffer, cls: Type<object>): object {
+/**
+ * Parses a JSON object; `guard` drops `__proto__`, `constructor` and `prototype` keys, for an
+ * object handed on as it is (to a pipe, or to the handler), where a careless merge could reach a
+ * prototype through them.
+ */
+function parseObject(payload: Buffer, cls: Type<object>, guard: boolean): object {
   let json: unknown;
   try {
-    const text = payload.toString('utf8');
-    // Keys that would reach an object's prototype through class-transformer are dropped.
-    json = JSON.parse(text, UNSAFE_KEY.test(text) ? withoutUnsafeKeys : undefined);
-  } catch {
+    const text = utf8Text(payload, `JSON for ${cls.name}`);
+    json = JSON.parse(text, guard && UNSAFE_KEY.test(text) ? withoutUnsafeKeys : undefined);
+  } catch (error) {
+    if (error instanceof MqttPayloadError) throw error;
     throw new MqttPayloadError(messages.PAYLOAD_NOT_JSON(cls.name));
   }
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {

@@ -1,4 +1,6 @@
-import { INVALID_PAYLOAD } from '../mqtt.messages';
+import { isUtf8 } from 'node:buffer';
+import { MqttPayloadError } from '../errors/mqtt-payload.error';
+import { INVALID_PAYLOAD, PAYLOAD_NOT_UTF8 } from '../mqtt.messages';
 
 /** What `MqttService.publish()` accepts as a payload. */
 export type MqttPayload =
@@ -44,9 +46,18 @@ export function encodePayload(payload: MqttPayload): Buffer | string {
   }
 }
 
+/**
+ * The payload as UTF-8 text; throws `MqttPayloadError` for bytes that are not valid UTF-8 rather
+ * than handing over text with U+FFFD in place of what was sent.
+ */
+export function utf8Text(payload: Buffer, wanted: string): string {
+  if (!isUtf8(payload)) throw new MqttPayloadError(PAYLOAD_NOT_UTF8(wanted));
+  return payload.toString('utf8');
+}
+
 /** The payload as JSON when it parses, else as UTF-8 text: the default decoding. */
 export function decodePayload(payload: Buffer): unknown {
-  const text = payload.toString('utf8');
+  const text = utf8Text(payload, 'text or JSON');
   const first = text.charCodeAt(0);
   // Only try JSON for what can be JSON, so plain text does not pay for a thrown SyntaxError.
   if (
