@@ -75,11 +75,14 @@ function freePort(): Promise<number> {
   });
 }
 
-async function startOwnMosquitto(binary: string): Promise<BenchBroker> {
+async function startOwnMosquitto(
+  binary: string,
+  extra: readonly string[] = [],
+): Promise<BenchBroker> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'nestjs-mqtt-bench-'));
   const configFile = join(dir, 'mosquitto.conf');
-  const lines = [`listener ${port} 127.0.0.1`, ...OWN_MOSQUITTO_CONFIG];
+  const lines = [`listener ${port} 127.0.0.1`, ...OWN_MOSQUITTO_CONFIG, ...extra];
   if (process.getuid?.() === 0) lines.push('user root');
   writeFileSync(configFile, `${lines.join('\n')}\n`);
   const child = spawn(binary, ['-c', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -99,7 +102,9 @@ async function startOwnMosquitto(binary: string): Promise<BenchBroker> {
   return {
     url: `mqtt://127.0.0.1:${port}`,
     kind: 'mosquitto-own',
-    description: `own mosquitto (${binary}, pid ${child.pid}) on 127.0.0.1:${port}: max_queued_messages 10000000, max_inflight_messages 1000`,
+    description:
+      `own mosquitto (${binary}, pid ${child.pid}) on 127.0.0.1:${port}: max_queued_messages 10000000, max_inflight_messages 1000` +
+      extra.map((line) => `, ${line}`).join(''),
     stop: async () => {
       if (child.exitCode === null && child.signalCode === null) {
         const exited = new Promise((r) => child.once('exit', r));
@@ -132,6 +137,17 @@ function systemBroker(): BenchBroker {
       'system mosquitto on 127.0.0.1:1883 (its own limits apply: QoS 0 drops are reported)',
     stop: () => Promise.resolve(),
   };
+}
+
+/**
+ * Starts one more mosquitto of our own (the request/reply latency scenario runs on one with
+ * `set_tcp_nodelay true` and one with it off), or resolves `undefined` when there is no binary.
+ */
+export async function startExtraMosquitto(
+  extra: readonly string[],
+): Promise<BenchBroker | undefined> {
+  const binary = findMosquitto();
+  return binary ? startOwnMosquitto(binary, extra) : undefined;
 }
 
 /** Starts (or finds) the broker chosen by `choice` (BENCH_BROKER). */

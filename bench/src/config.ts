@@ -4,12 +4,9 @@
  *   the memory target only means something at 1,000,000 messages);
  * - BENCH_SCALE (default 1): multiplies the message counts (0.5 halves them);
  * - BENCH_ROUNDS (default 5, quick 3): measured rounds per contestant (the median is reported);
- * - BENCH_ONLY: comma-separated scenarios to run (receive, scale, publish, memory, startup,
- *   matcher); default all;
- * - BENCH_SIZES: other-subscription counts of the routing-scale scenario (default 10,1000,10000;
- *   quick 10,10000);
- * - BENCH_TOPICS: distinct topics of the extra routing-scale group (default 100000; 0: no such
- *   group), which publishes to that many topics at the largest BENCH_SIZES;
+ * - BENCH_ONLY: comma-separated scenarios to run (see SCENARIOS); default all;
+ * - BENCH_SIZES: other-subscription counts of the routing-scale scenario (default 10,10000);
+ * - BENCH_TOPICS: distinct device topics of the `devices` scenario (default 100000);
  * - BENCH_BROKER: auto | own | system | aedes | mqtt://host:port (see broker.ts);
  * - BENCH_PROFILE=1: CPU-profile the measured workers from their first measured request to their
  *   exit (profiles-<date>/ in the results dir; their hot spots are printed);
@@ -18,7 +15,18 @@
  */
 import { resolve } from 'node:path';
 
-export const SCENARIOS = ['receive', 'scale', 'publish', 'memory', 'startup', 'matcher'] as const;
+/** The scenarios, in the order a run takes them (bench/src/scenarios/<name>.ts). */
+export const SCENARIOS = [
+  'receive',
+  'scale',
+  'devices',
+  'dto',
+  'publish',
+  'latency',
+  'memory',
+  'startup',
+  'matcher',
+] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 export interface BenchConfig {
@@ -44,11 +52,17 @@ export interface BenchConfig {
   readonly idleMs: number;
   /** Numbers of other wildcard subscriptions of the routing-scale scenario. */
   readonly scaleSizes: readonly number[];
+  /** Distinct device topics of the `devices` scenario (`…/dev<N>/data`). */
+  readonly deviceTopics: number;
+  /** Numbers of other wildcard subscriptions of the `devices` scenario. */
+  readonly deviceOthers: readonly number[];
   /**
-   * Distinct topics of the extra routing-scale group (raw and module only) at the largest size,
-   * so that a cache of topic lookups cannot hold them all; 0 or 1: no such group.
+   * Sequential requests per round of the latency scenario; a contestant whose requests take
+   * longer gets as many as fit in latencySec (at least latencyMinN).
    */
-  readonly distinctTopics: number;
+  readonly latencyN: number;
+  readonly latencyMinN: number;
+  readonly latencySec: number;
   /** Messages per measured publish run. */
   readonly publishN: number;
   /** Memory scenario: warm-up messages, total messages, messages per drain. */
@@ -99,14 +113,16 @@ export function loadConfig(): BenchConfig {
     minN: quick ? 100 : 200,
     calibrateN: quick ? 100 : 500,
     idleMs: 2000,
-    scaleSizes: (process.env.BENCH_SIZES ?? (quick ? '10,10000' : '10,1000,10000'))
-      .split(',')
-      .map((v) => {
-        const size = Number(v);
-        if (!Number.isInteger(size) || size < 0) throw new Error(`BENCH_SIZES: bad size "${v}"`);
-        return size;
-      }),
-    distinctTopics: Math.round(Number(process.env.BENCH_TOPICS ?? 100_000)),
+    scaleSizes: (process.env.BENCH_SIZES ?? '10,10000').split(',').map((v) => {
+      const size = Number(v);
+      if (!Number.isInteger(size) || size < 0) throw new Error(`BENCH_SIZES: bad size "${v}"`);
+      return size;
+    }),
+    deviceTopics: Math.round(positive('BENCH_TOPICS', 100_000)),
+    deviceOthers: [0, 10_000],
+    latencyN: n(1000, 200),
+    latencyMinN: quick ? 10 : 20,
+    latencySec: quick ? 0.5 : 1.5,
     publishN: n(100_000, 10_000),
     memoryWarmupN: n(50_000, 10_000),
     memoryN: n(1_000_000, 100_000),

@@ -1,6 +1,6 @@
 /**
- * Results of a run: medians, ratios and targets; printed as tables, written as JSON and as a small
- * SVG bar chart; and the comparison of two JSON files.
+ * Results of a run: rows (medians of the rounds) and ratios, printed as tables; and the comparison
+ * of two JSON files. The SVG chart is in svg.ts, the ratios in ratios.ts, the targets in targets.ts.
  */
 import { readFileSync } from 'node:fs';
 
@@ -27,13 +27,31 @@ export interface Row {
   readonly note?: string;
 }
 
-/** A ratio between two rows, possibly with the issue's target. */
+/** A target of the table in targets.ts, as a ratio carries it. */
+export interface RatioTarget {
+  readonly op: '>=' | '<';
+  readonly value: number;
+  readonly unit?: string;
+}
+
+/** A ratio between two rows (or one row's value), possibly with the issue's target. */
 export interface Ratio {
   readonly key: string;
   readonly label: string;
+  /** By wall-clock time (rates, latencies), or the value itself (memory, time ratios). */
   readonly value: number;
-  readonly target?: { readonly op: '>=' | '<'; readonly value: number; readonly unit?: string };
+  /** The same ratio by CPU time per message of the measured processes, when both rows have it. */
+  readonly cpuValue?: number;
+  readonly target?: RatioTarget;
+  /** The verdict against the target, by `basis`. */
   readonly pass?: boolean;
+  /**
+   * What the verdict used: wall clock, CPU time (because the wall-clock rounds were noisy, or
+   * the rates are per CPU second), or the value itself (memory).
+   */
+  readonly basis?: 'wall' | 'CPU' | 'value';
+  /** The larger relative spread of the two rows' rounds, (max - min) / median. */
+  readonly spread?: number;
   readonly note?: string;
 }
 
@@ -52,6 +70,19 @@ export function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
+/** The p-th percentile (nearest rank) of `values`: percentile(v, 50) is a median of v. */
+export function percentile(values: readonly number[], p: number): number {
+  if (values.length === 0) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1];
+}
+
+/** (max - min) / median of a row's samples: how much the rounds disagree. */
+export function spread(row: Pick<Row, 'min' | 'max' | 'median'>): number {
+  return row.median > 0 ? (row.max - row.min) / row.median : 0;
+}
+
 /** Builds a row from its samples. */
 export function makeRow(fields: Omit<Row, 'median' | 'min' | 'max'> & { samples: number[] }): Row {
   return {
@@ -60,21 +91,6 @@ export function makeRow(fields: Omit<Row, 'median' | 'min' | 'max'> & { samples:
     min: Math.min(...fields.samples),
     max: Math.max(...fields.samples),
   };
-}
-
-/** A ratio of medians, checked against `target` when given. */
-export function makeRatio(
-  key: string,
-  label: string,
-  value: number,
-  target?: Ratio['target'],
-  note?: string,
-): Ratio {
-  let pass: boolean | undefined;
-  if (target && Number.isFinite(value)) {
-    pass = target.op === '>=' ? value >= target.value : value < target.value;
-  }
-  return { key, label, value, target, pass, note };
 }
 
 /** 1234567 → "1.23M", 12345 → "12.3k", 12.345 → "12.3". */
@@ -89,9 +105,23 @@ export function formatNumber(value: number): string {
 }
 
 function formatValue(value: number, unit: string): string {
+  if (unit === 'ms' && value < 10) return `${value.toFixed(3)} ${unit}`;
   return unit === 'MB' || unit === 'ms'
     ? `${value.toFixed(1)} ${unit}`
     : `${formatNumber(value)} ${unit}`;
+}
+
+/** `min..max` of a row, latencies to the microsecond. */
+function formatSpan(r: Row): string {
+  if (r.unit === 'ms' && r.max < 10) return `${r.min.toFixed(3)}..${r.max.toFixed(3)}`;
+  return `${formatNumber(r.min)}..${formatNumber(r.max)}`;
+}
+
+/** `100k × 5`, `34 × 3`: messages (or requests) per round × rounds. */
+function formatPerRound(r: Row): string {
+  if (r.perRound === undefined) return '';
+  const n = r.perRound < 10_000 ? String(Math.round(r.perRound)) : formatNumber(r.perRound);
+  return `${n} × ${r.samples.length}`;
 }
 
 /** Renders rows of cells as a plain-text table with a header rule. */
@@ -123,8 +153,8 @@ export function rowsTable(rows: readonly Row[]): string {
       r.label,
       r.contestant,
       formatValue(r.median, r.unit),
-      `${formatNumber(r.min)}..${formatNumber(r.max)}`,
-      r.perRound === undefined ? '' : `${formatNumber(r.perRound)} × ${r.samples.length}`,
+      formatSpan(r),
+      formatPerRound(r),
       r.drops === undefined ? '' : String(r.drops),
       r.cpuUsPerMsg === undefined ? '' : r.cpuUsPerMsg.toFixed(2),
     ]),
@@ -132,89 +162,38 @@ export function rowsTable(rows: readonly Row[]): string {
   );
 }
 
-function formatRatio(r: Ratio): string {
+export function formatRatio(r: Ratio): string {
   return r.target?.unit ? `${r.value.toFixed(1)} ${r.target.unit}` : `${r.value.toFixed(3)}`;
 }
 
-/** The ratios as a table, with their targets. */
+/** `>= 0.9`, `< 30 MB`. */
+export function formatTarget(target: RatioTarget | undefined): string {
+  return target ? `${target.op} ${target.value}${target.unit ? ` ${target.unit}` : ''}` : '';
+}
+
+/** `PASS (wall)`, `MISS (CPU; wall spread 34%)`. */
+export function formatVerdict(r: Ratio): string {
+  if (r.pass === undefined) return r.note ?? '';
+  const why =
+    r.basis === 'CPU' && r.spread !== undefined
+      ? `CPU; wall spread ${(r.spread * 100).toFixed(0)}%`
+      : (r.basis ?? 'value');
+  return `${r.pass ? 'PASS' : 'MISS'} (${why})${r.note ? `; ${r.note}` : ''}`;
+}
+
+/** The ratios as a table: by wall clock and by CPU time, their targets and verdicts. */
 export function ratiosTable(ratios: readonly Ratio[]): string {
   return table(
-    ['ratio', 'value', 'target', 'result'],
+    ['ratio', 'wall', 'CPU', 'target', 'result'],
     ratios.map((r) => [
       r.label,
       formatRatio(r),
-      r.target ? `${r.target.op} ${r.target.value}${r.target.unit ? ` ${r.target.unit}` : ''}` : '',
-      r.pass === undefined
-        ? (r.note ?? '')
-        : `${r.pass ? 'PASS' : 'MISS'}${r.note ? ` (${r.note})` : ''}`,
+      r.cpuValue === undefined ? '' : r.cpuValue.toFixed(3),
+      formatTarget(r.target),
+      formatVerdict(r),
     ]),
-    [1],
+    [1, 2],
   );
-}
-
-const COLORS: Record<string, string> = {
-  'raw MQTT.js': '#7f8c8d',
-  'nestjs-mqtt': '#e0234e',
-  'Nest transport': '#2c7be5',
-};
-
-function text(value: unknown): string {
-  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
-}
-
-function escapeXml(raw: string): string {
-  return raw.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
-}
-
-/** A horizontal bar chart (log scale) of the median rates, one panel per unit. */
-export function svgChart(run: RunResult): string {
-  const rateRows = run.rows.filter((r) => r.unit.includes('/') && r.median > 0);
-  const units = [...new Set(rateRows.map((r) => r.unit))];
-  const labelWidth = 430;
-  const barWidth = 420;
-  const rowHeight = 16;
-  let y = 40;
-  const parts: string[] = [];
-  for (const unit of units) {
-    const rows = rateRows.filter((r) => r.unit === unit);
-    const lo = Math.floor(Math.log10(Math.min(...rows.map((r) => r.median))));
-    const hi = Math.ceil(Math.log10(Math.max(...rows.map((r) => r.median))));
-    const span = Math.max(1, hi - lo);
-    const x = (v: number): number => labelWidth + ((Math.log10(v) - lo) / span) * barWidth;
-    parts.push(
-      `<text x="8" y="${y}" font-weight="bold">${escapeXml(unit)} (median, log scale)</text>`,
-    );
-    y += 10;
-    const top = y;
-    for (let e = lo; e <= lo + span; e++) {
-      const gx = x(10 ** e);
-      parts.push(
-        `<line x1="${gx}" y1="${top}" x2="${gx}" y2="${top + rows.length * rowHeight}" stroke="#ddd"/>`,
-        `<text x="${gx}" y="${top + rows.length * rowHeight + 12}" text-anchor="middle" font-size="10">${formatNumber(10 ** e)}</text>`,
-      );
-    }
-    for (const r of rows) {
-      const color = COLORS[r.contestant] ?? '#8e44ad';
-      const w = Math.max(1, x(r.median) - labelWidth);
-      parts.push(
-        `<text x="${labelWidth - 6}" y="${y + 12}" text-anchor="end" font-size="11">${escapeXml(`${r.scenario} · ${r.label} · ${r.contestant}`)}</text>`,
-        `<rect x="${labelWidth}" y="${y + 2}" width="${w.toFixed(1)}" height="${rowHeight - 4}" fill="${color}"/>`,
-        `<text x="${labelWidth + w + 4}" y="${y + 12}" font-size="10">${formatNumber(r.median)}</text>`,
-      );
-      y += rowHeight;
-    }
-    y += 36;
-  }
-  const width = labelWidth + barWidth + 70;
-  const title = `nestjs-mqtt benchmarks — ${text(run.meta.date)} — ${text(run.meta.brokerKind)}`;
-  return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${y}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="8" y="18" font-size="13">${escapeXml(title)}</text>`,
-    ...parts,
-    '</svg>',
-    '',
-  ].join('\n');
 }
 
 /** Compares two result files: medians and ratios side by side. */
@@ -243,7 +222,9 @@ export function compareRuns(fileA: string, fileB: string): string {
         r.label,
         formatRatio(r),
         formatRatio(other),
-        other.pass === undefined ? '' : other.pass ? 'PASS' : 'MISS',
+        r.cpuValue === undefined ? '' : r.cpuValue.toFixed(3),
+        other.cpuValue === undefined ? '' : other.cpuValue.toFixed(3),
+        other.pass === undefined ? '' : formatVerdict(other),
       ];
     });
   return [
@@ -252,6 +233,27 @@ export function compareRuns(fileA: string, fileB: string): string {
     '',
     table(['measurement', 'A', 'B', 'B vs A'], rowLines, [1, 2, 3]),
     '',
-    table(['ratio', 'A', 'B', 'B result'], ratioLines, [1, 2]),
+    table(['ratio', 'A wall', 'B wall', 'A CPU', 'B CPU', 'B result'], ratioLines, [1, 2, 3, 4]),
+  ].join('\n');
+}
+
+/** The rows and the ratios of a result file as Markdown tables (for docs/benchmarks.md). */
+export function markdownTables(file: string): string {
+  const run = JSON.parse(readFileSync(file, 'utf8')) as RunResult;
+  const cell = (text: string): string => text.replace(/\|/g, '\\|');
+  return [
+    '| scenario | condition | contestant | median | min..max | per round | CPU µs/msg |',
+    '| --- | --- | --- | ---: | ---: | ---: | ---: |',
+    ...run.rows.map(
+      (r) =>
+        `| ${r.scenario} | ${cell(r.label)} | ${cell(r.contestant)} | ${formatValue(r.median, r.unit)} | ${formatSpan(r)} | ${formatPerRound(r)} | ${r.cpuUsPerMsg === undefined ? '' : r.cpuUsPerMsg.toFixed(2)} |`,
+    ),
+    '',
+    '| ratio | wall | CPU | target | result |',
+    '| --- | ---: | ---: | --- | --- |',
+    ...run.ratios.map(
+      (r) =>
+        `| ${cell(r.label)} | ${formatRatio(r)} | ${r.cpuValue === undefined ? '' : r.cpuValue.toFixed(3)} | ${cell(formatTarget(r.target))} | ${cell(formatVerdict(r))} |`,
+    ),
   ].join('\n');
 }

@@ -1,5 +1,5 @@
 /**
- * What the orchestrator (bench/src/main.ts) and the worker processes (bench/workers/) share: the
+ * What the orchestrator (bench/src/) and the worker processes (bench/workers/) share: the
  * IPC protocol, the topic filters and the payload.
  */
 
@@ -38,6 +38,25 @@ export interface DrainResult {
   readonly cpuUsPerMsg: number;
   /** False when it stopped waiting because no message came for a while. */
   readonly complete: boolean;
+}
+
+/**
+ * What the measured handler does with each message, the same for every contestant:
+ * - `count`: counts it;
+ * - `device`: takes the device id out of the topic (`@TopicParam('id')` on `…/+id/data`, by hand
+ *   elsewhere), checks it, counts it;
+ * - `dto`: JSON-parses the payload into a validated class instance (class-transformer +
+ *   class-validator), checks it, counts it.
+ */
+export type HandlerShape = 'count' | 'device' | 'dto';
+
+/** What a request/reply requester reports for one run of sequential requests. */
+export interface LatencyRunResult {
+  /** Milliseconds of every request, from the call to its reply, in order. */
+  readonly latenciesMs: number[];
+  readonly failed: number;
+  /** CPU time (user + system) of the requester process over the run, in microseconds. */
+  readonly cpuUs: number;
 }
 
 /** What a measured publisher reports for one run. */
@@ -108,6 +127,11 @@ export function topicForOther(i: number): string {
 /** The filter one receiver subscribes to: a `+` wildcard, like most real handlers. */
 export function measuredFilter(prefix: string): string {
   return `${prefix}/+/data`;
+}
+
+/** The topic template of many devices under `prefix`; the publisher replaces `{i}`. */
+export function deviceTopics(prefix: string): string {
+  return `${prefix}/dev{i}/data`;
 }
 
 /** The topic of one round of `measuredFilter(prefix)`. */

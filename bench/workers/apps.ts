@@ -1,16 +1,12 @@
 /**
- * Nest apps built at run time for the benchmarks: the module (`nestjs-mqtt`) with one measured
- * `@Subscribe` handler plus any number of other handlers, and the same with `@nestjs/microservices`'
- * MQTT transport (`@EventPattern`).
+ * What the benchmark apps (module-app.ts, nest-app.ts, the request/reply workers) share: quiet
+ * logging, the broker URL's parts, and classes with many "other" handler methods.
  */
-import { Controller, Injectable, Module, type LogLevel, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { EventPattern, Transport, type MicroserviceOptions } from '@nestjs/microservices';
+import type { LogLevel, Type } from '@nestjs/common';
 import type { MqttClient } from 'mqtt';
-import { MqttModule, MqttService, Subscribe, type MqttQos } from 'nestjs-mqtt';
 
 /** Log levels of the benchmark apps: quiet, but failures still show. */
-const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
+export const LOG_LEVELS: LogLevel[] = ['error', 'warn'];
 
 /** Host and port of an `mqtt://host:port` URL. */
 export function hostPort(url: string): { host: string; port: number } {
@@ -25,7 +21,7 @@ export const strayCounter = { count: 0 };
  * Classes with `filters.length` handler methods in all, `perClass` per class, each decorated with
  * `decorate(filter)`; the methods count stray messages.
  */
-function handlerClasses(
+export function handlerClasses(
   filters: readonly string[],
   perClass: number,
   decorate: (filter: string) => MethodDecorator,
@@ -56,136 +52,18 @@ function handlerClasses(
   return classes;
 }
 
-/** Options of {@link createModuleApp}. */
-export interface ModuleAppOptions {
-  readonly url: string;
-  readonly clientId: string;
-  /** The measured filter and its handler; omitted for a publisher-only app. */
-  readonly measured?: { filter: string; qos: MqttQos; onMessage: () => void };
-  /** Filters of the other `@Subscribe` handlers. */
-  readonly others?: readonly string[];
-  /** Handler methods per provider class. @default 100 */
-  readonly perClass?: number;
-}
-
-/** Builds the module of an app using `nestjs-mqtt` (not yet bootstrapped). */
-export function moduleAppModule(options: ModuleAppOptions): Type {
-  const { host, port } = hostPort(options.url);
-  const providers: Type[] = handlerClasses(
-    options.others ?? [],
-    options.perClass ?? 100,
-    (filter) => Subscribe(filter),
-    Injectable(),
-    'OtherHandlers',
-  );
-  if (options.measured) {
-    const measured = options.measured;
-    @Injectable()
-    class MeasuredHandler {
-      @Subscribe(measured.filter, { qos: measured.qos })
-      onMessage(_payload: Buffer): void {
-        measured.onMessage();
-      }
-    }
-    providers.push(MeasuredHandler);
-  }
-
-  @Module({
-    imports: [
-      MqttModule.forRoot({
-        MQTT_BROKER_URL: host,
-        MQTT_BROKER_PORT: port,
-        MQTT_CLIENT_ID: options.clientId,
-      }),
-    ],
-    providers,
-  })
-  class BenchModuleApp {}
-  return BenchModuleApp;
-}
-
-/** Bootstraps a module app: resolves once connected and every subscription was acknowledged. */
-export async function startModuleApp(
-  appModule: Type,
-): Promise<{ service: MqttService; close: () => Promise<void> }> {
-  const app = await NestFactory.createApplicationContext(appModule, { logger: LOG_LEVELS });
-  await app.init();
-  return { service: app.get(MqttService), close: () => app.close() };
-}
-
-/** Options of {@link startNestTransportApp}. */
-export interface NestTransportAppOptions {
-  readonly url: string;
-  readonly clientId: string;
-  readonly measured: { filter: string; qos: MqttQos; onMessage: () => void };
-  /** Patterns of the other `@EventPattern` handlers, registered before the measured one. */
-  readonly others: readonly string[];
-  /**
-   * Readiness probe: a topic matching the measured filter, and how many messages the measured
-   * handler got so far. The transport does not wait for its SUBACKs (nor send its SUBSCRIBEs
-   * before a SUBSCRIBE made after `listen()`), so the app is ready once a probe went through the
-   * measured pattern, which it subscribes last.
-   */
-  readonly probe: { topic: string; received: () => number };
+/** The level of the `+` wildcard in a filter: where a device id is in a matching topic. */
+export function wildcardLevel(filter: string): number {
+  return filter.split('/').indexOf('+');
 }
 
 /**
- * Starts a microservice on `@nestjs/microservices`' MQTT transport with the other patterns first
- * and the measured one last, and resolves once the broker acknowledged every subscription.
+ * Turns Nagle's algorithm off on a raw MQTT.js client's socket, as `nestjs-mqtt` does on every
+ * connect, so the raw request/reply contestants do the same exchange (MQTT.js leaves it on: a
+ * QoS 1 reply then waits ~40 ms for the ACK of the PUBACK written before it).
+ * BENCH_RAW_NODELAY=0 keeps MQTT.js's default.
  */
-export async function startNestTransportApp(
-  options: NestTransportAppOptions,
-): Promise<{ close: () => Promise<void>; patterns: string[]; client: MqttClient }> {
-  const { measured } = options;
-  const controllers = handlerClasses(
-    options.others,
-    100,
-    (filter) => EventPattern<string>(filter),
-    Controller(),
-    'OtherControllers',
-  );
-
-  @Controller()
-  class MeasuredController {
-    @EventPattern<string>(measured.filter, { qos: measured.qos })
-    onMessage(): void {
-      measured.onMessage();
-    }
-  }
-  controllers.push(MeasuredController);
-
-  @Module({ controllers })
-  class BenchNestTransportApp {}
-
-  const app = await NestFactory.createMicroservice<MicroserviceOptions>(BenchNestTransportApp, {
-    transport: Transport.MQTT,
-    options: {
-      url: options.url,
-      clientId: options.clientId,
-      subscribeOptions: { qos: measured.qos },
-    },
-    logger: LOG_LEVELS,
-  });
-  await app.listen();
-  const client = app.unwrap<MqttClient>();
-  const { probe } = options;
-  const deadline = Date.now() + 120_000;
-  while (probe.received() === 0) {
-    if (Date.now() > deadline) throw new Error('the Nest transport app never got a probe message');
-    await client.publishAsync(probe.topic, '{}', { qos: 0 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  // Let the last probes in flight arrive before the benchmark counts messages.
-  for (let seen = -1; seen !== probe.received();) {
-    seen = probe.received();
-    await new Promise((resolve) => setTimeout(resolve, 300));
-  }
-  const handlers = (
-    app as unknown as { serverInstance?: { messageHandlers?: Map<string, unknown> } }
-  ).serverInstance?.messageHandlers;
-  return {
-    close: () => app.close(),
-    patterns: handlers ? [...handlers.keys()] : [],
-    client,
-  };
+export function noDelay(client: MqttClient): void {
+  if (process.env.BENCH_RAW_NODELAY === '0') return;
+  (client.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
 }

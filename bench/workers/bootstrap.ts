@@ -7,7 +7,8 @@
  */
 import { performance } from 'node:perf_hooks';
 import { measuredFilter, otherFilters } from '../src/shared';
-import { moduleAppModule, startModuleApp } from './apps';
+import { DrainCounter } from './drain-counter';
+import { moduleAppModule, startModuleApp } from './module-app';
 import { env, memorySample, ready, run, serve } from './ipc';
 
 run(async () => {
@@ -15,7 +16,12 @@ run(async () => {
   const appModule = moduleAppModule({
     url: env('BENCH_URL'),
     clientId: env('BENCH_CLIENT_ID'),
-    measured: { filter: measuredFilter(env('BENCH_PREFIX')), qos: 0, onMessage: () => undefined },
+    measured: {
+      filter: measuredFilter(env('BENCH_PREFIX')),
+      qos: 0,
+      shape: 'count',
+      sink: new DrainCounter(),
+    },
     others: otherFilters(handlers - 1),
   });
   const t0 = performance.now();

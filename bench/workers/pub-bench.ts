@@ -8,7 +8,7 @@
 import { performance } from 'node:perf_hooks';
 import { connectAsync } from 'mqtt';
 import { PAYLOAD, type PublishResult } from '../src/shared';
-import { moduleAppModule, startModuleApp } from './apps';
+import { moduleAppModule, startModuleApp } from './module-app';
 import { env, profiler, ready, run, serve } from './ipc';
 
 /** Publishes awaiting their resolution at once. */

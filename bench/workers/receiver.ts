@@ -1,118 +1,49 @@
 /**
  * The measured receiver: one process per contestant. BENCH_KIND picks it:
- * - `raw`: an MQTT.js client, `client.on('message', ...)`;
+ * - `raw`: an MQTT.js client, `client.on('message', ...)`, the handler's work wired by hand;
  * - `module`: a Nest app with `nestjs-mqtt`, one `@Subscribe` handler;
  * - `nest`: a Nest microservice on `@nestjs/microservices`' MQTT transport, one `@EventPattern`.
  * Each subscribes BENCH_FILTER at BENCH_QOS, plus BENCH_OTHERS other wildcard filters
- * (shared.otherFilters) that never match it. Every contestant's handler does the same work:
- * `counter.hit()`.
+ * (shared.otherFilters) that never match it. BENCH_SHAPE (shared.HandlerShape) is what every
+ * contestant's handler does with a message; each ends in one call of the DrainCounter.
  *
- * Requests: `arm {n}` resets the counter for n messages (the clock starts at the next bytes read); `go {idleMs}` resolves with the
- * DrainResult once n messages arrived, or after idleMs without a message; `mem` samples memory
- * after full GCs (with --expose-gc), `rss` the resident memory now.
+ * Requests: `arm {n}` resets the counter for n messages (the clock starts at the next bytes
+ * read); `go {idleMs}` resolves with the DrainResult once n messages arrived, or after idleMs
+ * without a message; `mem` samples memory after full GCs (with --expose-gc) and reports stray
+ * and bad handler calls; `rss` the resident memory now.
  */
 import { performance } from 'node:perf_hooks';
+import { plainToInstance } from 'class-transformer';
+import { validateSync } from 'class-validator';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { MqttQos } from 'nestjs-mqtt';
-import { otherFilters, type DrainResult } from '../src/shared';
-import { moduleAppModule, startModuleApp, startNestTransportApp, strayCounter } from './apps';
+import { otherFilters, type HandlerShape } from '../src/shared';
+import { strayCounter, wildcardLevel } from './apps';
+import { DrainCounter, type MessageSink } from './drain-counter';
 import { env, memorySample, profiler, ready, run, serve } from './ipc';
+import { moduleAppModule, startModuleApp } from './module-app';
+import { startNestTransportApp } from './nest-app';
+import { ReadingDto } from './reading.dto';
 
-/**
- * Counts messages and times the drain, from the first bytes read from the socket after the
- * receiver was resumed to the handler call of the n-th message: work a framework does before it
- * calls the first handler (the Nest transport scans every pattern first) is inside the window.
- * `hit()` is the whole per-message work of every contestant.
- */
-class DrainCounter {
-  private count = 0;
-  private expected = 0;
-  private t0 = 0;
-  private cpu0: NodeJS.CpuUsage = process.cpuUsage();
-  private stream: NodeJS.EventEmitter | undefined;
-  private result: DrainResult | undefined;
-  private resolve: ((result: DrainResult) => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
+type RawHandler = (topic: string, payload: Buffer) => void;
 
-  /** Messages counted since the last `arm()`. */
-  get received(): number {
-    return this.count;
-  }
-
-  /** Called once per message by every contestant. */
-  readonly hit = (): void => {
-    const n = ++this.count;
-    if (n === this.expected) this.finish(true, performance.now());
-    else if (n === 1 && this.t0 === 0) this.start();
-  };
-
-  private readonly start = (): void => {
-    if (this.t0 !== 0) return;
-    this.t0 = performance.now();
-    this.cpu0 = process.cpuUsage();
-  };
-
-  /** Resets the counter for `expected` messages; the clock starts at the next bytes read. */
-  arm(expected: number, stream: NodeJS.EventEmitter | undefined): void {
-    this.stopWatchdog();
-    this.stream?.off('data', this.start);
-    this.stream = stream;
-    stream?.once('data', this.start);
-    this.count = 0;
-    this.t0 = 0;
-    this.expected = expected;
-    this.result = undefined;
-    this.resolve = undefined;
-  }
-
-  /**
-   * Resolves with the result, or gives up after `idleMs` in which no message arrived and the
-   * process was idle (a busy process is still working through the messages it read).
-   */
-  wait(idleMs: number): Promise<DrainResult> {
-    if (this.result) return Promise.resolve(this.result);
-    return new Promise((resolve) => {
-      this.resolve = resolve;
-      let lastCount = this.count;
-      let lastCpu = process.cpuUsage();
-      let lastProgressAt = performance.now();
-      let lastTick = lastProgressAt;
-      this.timer = setInterval(() => {
-        const now = performance.now();
-        const cpu = process.cpuUsage(lastCpu);
-        lastCpu = process.cpuUsage();
-        const busy = (cpu.user + cpu.system) / 1000 > (now - lastTick) * 0.2;
-        lastTick = now;
-        if (this.count !== lastCount || busy) {
-          lastCount = this.count;
-          lastProgressAt = now;
-        } else if (now - lastProgressAt > idleMs) {
-          this.finish(false, lastProgressAt);
-        }
-      }, 100);
-    });
-  }
-
-  private finish(complete: boolean, t1: number): void {
-    if (this.result) return;
-    const cpu = process.cpuUsage(this.cpu0);
-    const received = Math.min(this.count, this.expected);
-    const elapsedMs = received > 0 && this.t0 > 0 ? t1 - this.t0 : 0;
-    this.result = {
-      expected: this.expected,
-      received,
-      elapsedMs,
-      rate: elapsedMs > 0 ? (received * 1000) / elapsedMs : 0,
-      cpuUsPerMsg: received > 0 ? (cpu.user + cpu.system) / received : 0,
-      complete,
-    };
-    this.stopWatchdog();
-    this.resolve?.(this.result);
-  }
-
-  private stopWatchdog(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+/** The raw MQTT.js handler of one shape: the same work, wired by hand. */
+function rawHandler(shape: HandlerShape, filter: string, sink: MessageSink): RawHandler {
+  switch (shape) {
+    case 'device': {
+      const level = wildcardLevel(filter);
+      return (topic) => sink.device(topic.split('/')[level]);
+    }
+    case 'dto':
+      // What the module does for `@Payload() dto: ReadingDto`: JSON, class-transformer,
+      // class-validator with the same options.
+      return (_topic, payload) => {
+        const dto = plainToInstance(ReadingDto, JSON.parse(payload.toString('utf8')) as object);
+        const errors = validateSync(dto, { forbidUnknownValues: false });
+        sink.reading(errors.length === 0 ? dto : undefined);
+      };
+    default:
+      return () => sink.hit();
   }
 }
 
@@ -122,10 +53,10 @@ async function startRaw(
   filter: string,
   qos: MqttQos,
   others: string[],
-  onMessage: () => void,
+  onMessage: RawHandler,
 ): Promise<{ close: () => Promise<void>; client: MqttClient }> {
   const client: MqttClient = await connectAsync(url, { clientId, reconnectPeriod: 0 });
-  client.on('message', () => onMessage());
+  client.on('message', onMessage);
   // The other filters in SUBSCRIBE packets of 1,000 (one packet of 10,000 works too).
   for (let i = 0; i < others.length; i += 1000) {
     const batch = others.slice(i, i + 1000);
@@ -140,21 +71,27 @@ run(async () => {
   const url = env('BENCH_URL');
   const filter = env('BENCH_FILTER');
   const qos = Number(env('BENCH_QOS')) as MqttQos;
+  const shape = (process.env.BENCH_SHAPE ?? 'count') as HandlerShape;
   const others = otherFilters(Number(process.env.BENCH_OTHERS ?? 0));
   const clientId = env('BENCH_CLIENT_ID');
   const counter = new DrainCounter();
-  const onMessage = counter.hit;
+  const measured = { filter, qos, shape, sink: counter };
 
   const t0 = performance.now();
   let close: () => Promise<void>;
   let client: MqttClient;
-  const info: Record<string, unknown> = { kind, filter, qos, others: others.length };
+  const info: Record<string, unknown> = { kind, filter, qos, shape, others: others.length };
   if (kind === 'raw') {
-    ({ close, client } = await startRaw(url, clientId, filter, qos, others, onMessage));
+    ({ close, client } = await startRaw(
+      url,
+      clientId,
+      filter,
+      qos,
+      others,
+      rawHandler(shape, filter, counter),
+    ));
   } else if (kind === 'module') {
-    const app = await startModuleApp(
-      moduleAppModule({ url, clientId, measured: { filter, qos, onMessage }, others }),
-    );
+    const app = await startModuleApp(moduleAppModule({ url, clientId, measured, others }));
     info.brokerFilters = app.service.topics.length;
     close = app.close;
     client = app.service.client;
@@ -162,9 +99,10 @@ run(async () => {
     const app = await startNestTransportApp({
       url,
       clientId,
-      measured: { filter, qos, onMessage },
+      measured,
       others,
-      probe: { topic: filter.replace('/+/', '/probe/'), received: () => counter.received },
+      // `devprobe` is a valid device id for the `device` shape.
+      probe: { topic: filter.replace('/+/', '/devprobe/'), received: () => counter.received },
     });
     info.patterns = app.patterns.length;
     info.measuredPatternIndex = app.patterns.indexOf(filter);
@@ -183,7 +121,7 @@ run(async () => {
         return true;
       },
       go: (req) => counter.wait(Number(req.idleMs ?? 2000)),
-      mem: () => ({ ...memorySample(), stray: strayCounter.count }),
+      mem: () => ({ ...memorySample(), stray: strayCounter.count, bad: counter.bad }),
       rss: () => process.memoryUsage.rss(),
     },
     () => close(),

@@ -1,0 +1,164 @@
+/**
+ * One receive comparison ("group"): every contestant's receiver started side by side, warmed up,
+ * then drained in rounds whose order rotates; one row per contestant (median msg/s, CPU µs/msg).
+ * The receive, scale, devices and dto scenarios are groups with different settings.
+ */
+import { performance } from 'node:perf_hooks';
+import { rotate, type BenchContext, type ReceiverKind } from './context';
+import { formatNumber, makeRow, median } from './report';
+import {
+  deviceTopics,
+  measuredTopic,
+  type DrainResult,
+  type HandlerShape,
+  type MemorySample,
+} from './shared';
+import type { WorkerProcess } from './worker-process';
+
+/** A contestant of a group: its receiver kind and its name in the table. */
+export interface Contestant {
+  readonly id: ReceiverKind;
+  readonly name: string;
+}
+
+/** The contestants of the plain receive scenarios. */
+export const RECEIVERS: readonly Contestant[] = [
+  { id: 'raw', name: 'raw MQTT.js' },
+  { id: 'module', name: 'nestjs-mqtt' },
+  { id: 'nest', name: 'Nest transport' },
+];
+
+/** What a group measures. */
+export interface GroupSpec {
+  readonly scenario: string;
+  /** Part of the row keys: `<scenario>/<group>/<contestant>`. */
+  readonly group: string;
+  /** The condition column of the table. */
+  readonly label: string;
+  readonly qos: 0 | 1;
+  readonly others: number;
+  readonly shape: HandlerShape;
+  /** Distinct device topics (`…/dev<i>/data`); 1: one topic per round. @default 1 */
+  readonly topics?: number;
+  readonly contestants: readonly Contestant[];
+}
+
+/** Runs one group and adds its rows to `ctx.rows`. */
+export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promise<void> {
+  const { group, qos, others, shape, contestants } = spec;
+  const topics = spec.topics ?? 1;
+  // Topic prefix, client ids and profile names: unique per scenario and group.
+  const where = `${spec.scenario}-${group}`;
+  ctx.log(`${spec.scenario} ${spec.label}: starting receivers`);
+  const receivers = new Map<ReceiverKind, WorkerProcess>();
+  try {
+    const started = await Promise.all(
+      contestants.map((c) => ctx.startReceiver(c.id, where, { qos, others, shape })),
+    );
+    contestants.forEach((c, i) => receivers.set(c.id, started[i]));
+    const nest = receivers.get('nest');
+    const module = receivers.get('module');
+    ctx.log(
+      `  set up in ${contestants.map((c) => `${c.id} ${String(receivers.get(c.id)!.info.setupMs)} ms`).join(', ')}` +
+        (nest
+          ? `; Nest patterns ${String(nest.info.patterns)}, measured pattern at index ${String(nest.info.measuredPatternIndex)}`
+          : '') +
+        (module ? `; module broker filters ${String(module.info.brokerFilters)}` : ''),
+    );
+    const topic = (id: ReceiverKind, round: string): string =>
+      topics > 1
+        ? deviceTopics(ctx.prefix(where, id))
+        : measuredTopic(ctx.prefix(where, id), round);
+
+    // Calibration and two warm-ups (a quarter of a drain each), not recorded. The second
+    // warm-up sizes the measured drains (the first still runs cold code: class-validator's
+    // first thousands of messages cost several times the rest): every contestant gets receiveN
+    // messages unless that would take longer than maxDrainSec of CPU time (by CPU time, so a
+    // busy machine does not shrink the drains of a fast contestant).
+    const perRound = new Map<ReceiverKind, number>();
+    const { calibrateN, minN, receiveN, maxDrainSec } = ctx.config;
+    const sized = (d: DrainResult): number => {
+      const rate = d.cpuUsPerMsg > 0 ? Math.max(d.rate, 1e6 / d.cpuUsPerMsg) : d.rate;
+      return Math.min(receiveN, Math.max(minN, Math.round(rate * maxDrainSec)));
+    };
+    for (const c of contestants) {
+      const worker = receivers.get(c.id)!;
+      const cal = await ctx.drain(
+        worker,
+        topic(c.id, 'cal'),
+        Math.min(calibrateN, receiveN),
+        qos,
+        topics,
+      );
+      let warm = cal;
+      for (const round of ['warm1', 'warm2']) {
+        warm = await ctx.drain(
+          worker,
+          topic(c.id, round),
+          Math.round(sized(warm) / 4),
+          qos,
+          topics,
+        );
+      }
+      perRound.set(c.id, sized(warm));
+    }
+
+    const samples = new Map<ReceiverKind, DrainResult[]>(contestants.map((c) => [c.id, []]));
+    for (let round = 0; round < ctx.config.rounds; round++) {
+      for (const c of rotate(contestants, round)) {
+        const n = perRound.get(c.id)!;
+        const t = performance.now();
+        const result = await ctx.drain(
+          receivers.get(c.id)!,
+          topic(c.id, `r${round}`),
+          n,
+          qos,
+          topics,
+        );
+        const wall = (performance.now() - t) / 1000;
+        samples.get(c.id)!.push(result);
+        const dropped = result.expected - result.received;
+        ctx.log(
+          `  round ${round + 1} ${c.id.padEnd(6)} ${formatNumber(result.rate).padStart(6)} msg/s` +
+            ` (${formatNumber(n)} msgs, ${result.cpuUsPerMsg.toFixed(2)} µs CPU/msg, drain ${(result.elapsedMs / 1000).toFixed(2)} s of ${wall.toFixed(2)} s${dropped ? `, ${dropped} MISSING` : ''})`,
+        );
+      }
+    }
+
+    for (const c of contestants) {
+      const results = samples.get(c.id)!;
+      const mem = await receivers
+        .get(c.id)!
+        .request<MemorySample & { stray: number; bad: number }>('mem');
+      const drops = results.reduce((sum, d) => sum + d.expected - d.received, 0);
+      const notes: string[] = [];
+      if (mem.stray > 0) notes.push(`${mem.stray} messages reached other handlers`);
+      if (mem.bad > 0) notes.push(`${mem.bad} handler calls got a wrong value`);
+      if (drops > 0) notes.push(`${drops} messages missing`);
+      const n = perRound.get(c.id)!;
+      if (topics > 1 && n < topics) notes.push(`${formatNumber(n)} distinct topics per round`);
+      ctx.rows.push(
+        makeRow({
+          key: `${spec.scenario}/${group}/${c.id}`,
+          scenario: spec.scenario,
+          label: spec.label,
+          contestant: c.name,
+          unit: 'msg/s',
+          higherIsBetter: true,
+          samples: results.map((d) => d.rate),
+          perRound: n,
+          drops,
+          cpuUsPerMsg: median(results.map((d) => d.cpuUsPerMsg)),
+          note: notes.join('; ') || undefined,
+        }),
+      );
+    }
+  } finally {
+    await Promise.all([...receivers.values()].map((w) => w.stop()));
+  }
+}
+
+/** `QoS 0, 1,000 other subs`. */
+export function groupLabel(qos: number, others: number): string {
+  return `QoS ${qos}, ${others.toLocaleString('en-US')} other subs`;
+}
