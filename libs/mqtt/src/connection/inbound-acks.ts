@@ -14,6 +14,7 @@ interface PendingAck {
  */
 export class InboundAcks {
   private queue: PendingAck[] = [];
+  private flushScheduled = false;
   /** QoS 2 messages whose handlers run, by message id: a repeated PUBREL must not rerun them. */
   private readonly qos2Running = new Map<number, Promise<boolean>>();
 
@@ -22,11 +23,6 @@ export class InboundAcks {
   /** The running handlers of a QoS 2 message MQTT.js hands over again (PUBREL repeated). */
   runningQos2(packet: IPublishPacket): Promise<boolean> | undefined {
     return packet.qos === 2 ? this.qos2Running.get(packet.messageId as number) : undefined;
-  }
-
-  /** Whether an acknowledgement sent now would overtake an earlier one. */
-  get waiting(): boolean {
-    return this.queue.length > 0;
   }
 
   /**
@@ -40,7 +36,7 @@ export class InboundAcks {
     if (settled === true) {
       ack.verdict = true;
       if (packet.qos === 2) releaseIncomingQos2(this.client, packet);
-      this.flush();
+      this.scheduleFlush();
       return;
     }
     const repeated = packet.qos === 2 && this.qos2Running.get(id) === settled;
@@ -58,6 +54,20 @@ export class InboundAcks {
   /** Forgets what belongs to the old connection: the broker redelivers those messages. */
   reset(): void {
     this.queue = [];
+  }
+
+  /**
+   * Flushes once MQTT.js has handed over every packet of the current read (it hands them over
+   * in process.nextTick callbacks, which all run before a microtask): their acknowledgements
+   * then leave in one write.
+   */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    queueMicrotask(() => {
+      this.flushScheduled = false;
+      this.flush();
+    });
   }
 
   private flush(): void {

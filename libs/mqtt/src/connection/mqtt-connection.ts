@@ -188,12 +188,11 @@ export class MqttConnection {
       callback();
       return;
     }
-    if (settled === undefined && !this.acks.waiting) {
-      callback();
-      return;
-    }
+    // Acknowledged by the module, also when the handlers already finished: MQTT.js would write
+    // each PUBACK and wait for that write before reading the next packet; the module writes the
+    // acknowledgements of a whole read together. An error tells MQTT.js not to acknowledge
+    // itself, and to go on with the next packet.
     this.acks.defer(packet, settled ?? true);
-    // An error tells MQTT.js not to acknowledge itself, and to go on with the next packet.
     callback(ACK_DEFERRED);
   }
 

@@ -3,6 +3,9 @@ import type { MqttRoute, RoutedHandler } from '../routing/mqtt.router';
 import type { MqttTracing } from '../tracing/mqtt-tracing';
 import type { MqttOutcome } from './mqtt.dispatcher';
 
+/** The start time of a call whose duration nobody asked for. */
+const NOT_TIMED = -1;
+
 /** A message that shutdown left unstarted. */
 export const ABANDONED = Symbol('nestjs-mqtt:abandoned');
 
@@ -141,7 +144,8 @@ export class HandlerLane {
     reportAll: boolean,
   ): MqttOutcome | Promise<MqttOutcome | undefined> | undefined {
     this.active++;
-    const started = performance.now();
+    // Durations are only reported to listeners of events$: no clock read per call otherwise.
+    const started = reportAll ? performance.now() : NOT_TIMED;
     let result: unknown;
     try {
       const tracing = this.limits.tracing;
@@ -189,7 +193,13 @@ export class HandlerLane {
     result?: unknown,
     error?: unknown,
   ): MqttOutcome {
-    return { route, kind, result, error, durationMs: performance.now() - started };
+    const durationMs =
+      kind === 'timeout'
+        ? this.limits.timeout
+        : started === NOT_TIMED
+          ? 0
+          : performance.now() - started;
+    return { route, kind, result, error, durationMs };
   }
 
   /** Counts the call and frees its slot (the caller starts the next one). */
