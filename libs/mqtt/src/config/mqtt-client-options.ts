@@ -1,4 +1,4 @@
-import { looksLikePem } from './mqtt-config.parse';
+import { looksLikePem } from './mqtt-config.secrets';
 import type { IClientOptions } from 'mqtt';
 import fs from 'node:fs';
 import { isIP, isIPv6 } from 'node:net';

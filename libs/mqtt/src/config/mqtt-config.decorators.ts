@@ -3,8 +3,9 @@ import {
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
-import * as parsers from './mqtt-config.parsers';
-import type { MqttTextOptions, MqttValueParser } from './mqtt-config.parsers';
+import { brokerUrl } from './mqtt-config.broker-url';
+import * as parsers from './mqtt-config.values';
+import type { MqttTextOptions, MqttValueParser } from './mqtt-config.values';
 
 const PARSERS = Symbol('nestjs-mqtt:config-value-parsers');
 
@@ -84,7 +85,7 @@ export const IsEnvString = (textOptions?: MqttTextOptions, options?: ValidationO
 
 /** A host name, IP address or mqtt/mqtts/ws/wss URL without credentials. */
 export const IsBrokerUrl = (options?: ValidationOptions) =>
-  IsMqttValue(parsers.brokerUrl(), 'isBrokerUrl', options);
+  IsMqttValue(brokerUrl(), 'isBrokerUrl', options);
 
 /** MQTTv31, MQTTv311, MQTTv5 or 3, 4, 5. */
 export const IsProtocolVersion = (options?: ValidationOptions) =>

@@ -1,5 +1,6 @@
 import { describeValue } from './mqtt-config.messages';
-import { isUnset, parseBrokerAddress, text, willPayload } from './mqtt-config.parsers';
+import { parseBrokerAddress } from './mqtt-config.broker-url';
+import { isUnset, text, willPayload } from './mqtt-config.values';
 
 describe('isUnset', () => {
   it.each([undefined, null, '', ' ', '\t\n'])('%p is unset', (value) => {
