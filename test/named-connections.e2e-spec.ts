@@ -75,12 +75,19 @@ class UnknownConnectionHandler {
   on(): void {}
 }
 
+/** Apps a test started; closed after each test, also when an assertion failed first. */
+const started: TestingModule[] = [];
+afterEach(async () => {
+  for (const app of started.splice(0)) await closeApp(app);
+});
+
 async function start(
   imports: NonNullable<ModuleMetadata['imports']>,
   providers: NonNullable<ModuleMetadata['providers']> = [],
 ): Promise<{ app: TestingModule; logger: CaptureLogger }> {
   const logger = new CaptureLogger();
   const app = await Test.createTestingModule({ imports, providers }).setLogger(logger).compile();
+  started.push(app);
   try {
     await app.init();
   } catch (error) {
@@ -136,8 +143,13 @@ describe('named connections: two brokers in one app', () => {
     // Events of the named connection say which; the default connection's stay as before.
     expect(handlers.connects).toEqual(
       expect.arrayContaining([
-        { type: 'connect', sessionPresent: false },
-        { type: 'connect', sessionPresent: false, connection: 'backup' },
+        { type: 'connect', sessionPresent: false, broker: `mqtt://localhost:${a.port}` },
+        {
+          type: 'connect',
+          sessionPresent: false,
+          broker: `mqtt://localhost:${b.port}`,
+          connection: 'backup',
+        },
       ]),
     );
     expect(logger.lines.some((l) => l.context === 'MqttModule:backup')).toBe(true);

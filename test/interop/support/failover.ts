@@ -167,6 +167,13 @@ export async function runFailover(options: FailoverOptions): Promise<FailoverRes
       }
     }
     logs.push(`${Date.now() - started} ms test: counting ends, ${sink.distinct} handled`);
+    // Every message may be counted before the 10 ms watch saw the new connection: look again,
+    // for as long as a reconnect to a cluster still electing leaders can take.
+    const settleUntil = Date.now() + 15_000;
+    while (killedAt > 0 && reconnectMs < 0 && Date.now() < settleUntil) {
+      if (connected()) reconnectMs = Date.now() - killedAt;
+      else await delay(10);
+    }
     return {
       ...sink.tally(acknowledged),
       portAfter: port(),
