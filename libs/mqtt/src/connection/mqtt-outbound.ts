@@ -27,6 +27,8 @@ export class MqttOutbound {
   /** Publishes issued while offline and not yet sent and acknowledged. */
   private offlinePending = 0;
   private currentLimits: BrokerLimits = DEFAULT_BROKER_LIMITS;
+  /** Whether the limits can refuse a PUBLISH at all (a 3.1.1 broker announces none). */
+  private limitsBind = false;
   private readonly window = new OutboundWindow();
   /** OpenTelemetry tracing, on MQTT 5 when `@opentelemetry/api` is installed. */
   private readonly tracing: MqttTracing | undefined;
@@ -123,11 +125,14 @@ export class MqttOutbound {
     options: MqttPublishOptions,
     permit?: WindowPermit,
   ): Promise<void> {
-    const problem = publishProblem(
-      this.currentLimits,
-      { topic, payload: body, qos, retain: options.retain, properties: options.properties },
-      this.config.protocolVersion,
-    );
+    const problem =
+      this.limitsBind || options.properties?.topicAlias !== undefined
+        ? publishProblem(
+            this.currentLimits,
+            { topic, payload: body, qos, retain: options.retain, properties: options.properties },
+            this.config.protocolVersion,
+          )
+        : undefined;
     if (problem) {
       permit?.release();
       return Promise.reject(new MqttPublishError(problem));
@@ -146,8 +151,10 @@ export class MqttOutbound {
 
   /** Called on each CONNACK: its limits, and an in-flight window of its Receive Maximum. */
   onConnect(connack: IConnackPacket): void {
-    this.currentLimits = brokerLimitsFrom(connack);
-    this.window.open(this.currentLimits.receiveMaximum);
+    const limits = (this.currentLimits = brokerLimitsFrom(connack));
+    this.limitsBind =
+      limits.maximumQos < 2 || !limits.retainAvailable || limits.maximumPacketSize !== undefined;
+    this.window.open(limits.receiveMaximum);
   }
 
   /**
