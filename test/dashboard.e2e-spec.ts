@@ -3,7 +3,8 @@
  * child process against a private Mosquitto; readings published with mosquitto_pub change the
  * numbers on the page with no reload (server-sent events); the broker is SIGKILLed and the page
  * shows the client reconnecting, then connected again once the broker is back. The last step
- * writes docs/dashboard.png.
+ * writes the screenshot the README shows when DASHBOARD_SCREENSHOT names where (e.g.
+ * `DASHBOARD_SCREENSHOT=docs/dashboard.png`), and a temp file otherwise, leaving the tree clean.
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
@@ -22,7 +23,9 @@ import {
 } from './support';
 import { CHROMIUM_ARGS, CHROMIUM_PATH, describeWithChromium } from './support/chromium';
 
-const SCREENSHOT = resolve(__dirname, '../docs/dashboard.png');
+const SCREENSHOT = process.env.DASHBOARD_SCREENSHOT
+  ? resolve(process.env.DASHBOARD_SCREENSHOT)
+  : join(tmpdir(), `nestjs-mqtt-dashboard-${process.pid}.png`);
 
 /** The page's DOM, as the functions run in the browser see it (the project has no DOM types). */
 declare const document: {
