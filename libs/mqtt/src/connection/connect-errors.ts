@@ -1,6 +1,6 @@
 import { MqttConnectionError } from '../errors/mqtt-connection.error';
 import * as messages from '../mqtt.messages';
-import { MQTT5_REFUSED } from './broker-support';
+import { MQTT5_REFUSED } from './connection.messages';
 
 /** Connection refusal reasons of MQTT 3.1.1 (CONNACK return codes 1-5). */
 const V3_REFUSALS: Record<number, string> = {

@@ -1,6 +1,7 @@
 /**
- * Every text the connection layer throws or logs about the broker's limits (MQTT 5 CONNACK) and
- * the in-flight window, one function each: what was wrong, the value and the limit, and what to do.
+ * Every text the connection layer throws or logs about the broker: its limits (MQTT 5 CONNACK),
+ * the in-flight window, and what a broker lacks (MQTT 5, QoS 2, shared subscriptions), one
+ * function each: what was wrong, the value and the limit, and what to do.
  */
 
 const quote = (text: string) => JSON.stringify(text).slice(0, 200);
@@ -50,3 +51,22 @@ export const PUBLISH_WINDOW_TIMEOUT = (topic: string, seconds: number, limit: nu
 /** A publish stopped waiting for a slot in the window (its signal aborted, e.g. a timeout). */
 export const WINDOW_WAIT_ABORTED = (limit: number) =>
   `The publish was abandoned while it waited for one of the ${limit} in-flight slots the broker allows (Receive Maximum in its CONNACK); the message was not sent.`;
+
+/**
+ * The broker refused an MQTT 5 CONNECT (NATS answers with the 3.1.1 code 1) or closed the
+ * connection without a CONNACK (RabbitMQ 3.x): it does not speak MQTT 5.
+ */
+export const MQTT5_REFUSED = (broker: string) =>
+  `The broker at ${broker} refused the MQTT 5 CONNECT (unacceptable protocol version, or the connection closed without CONNACK): it does not support MQTT 5. Set MQTT_PROTOCOL_VERSION=MQTTv311.`;
+
+/** A publish above MQTT_MAX_QOS. */
+export const QOS_ABOVE_MAX = (topic: string, qos: number, max: number) =>
+  `Cannot publish to "${topic}" with QoS ${qos}: the broker supports QoS ${max} at most (MQTT_MAX_QOS=${max}). Publish with QoS ${max} or lower, or raise MQTT_MAX_QOS if the broker supports it.`;
+
+/** Shared subscriptions accepted by the broker but delivering nothing (MQTT_PROBE_SHARED). */
+export const SHARED_UNSUPPORTED = (broker: string, groups: string[], waitedMs: number) =>
+  `The broker at ${broker} accepts shared subscriptions ($share/...) but delivered nothing through one within ${waitedMs} ms: it does not support them, so handlers in group ${groups.map((g) => `"${g}"`).join(', ')} would receive no message. Unset MQTT_SHARED_GROUP (and the handlers' \`share\`) and run one replica, or use a broker with shared subscriptions (Mosquitto, EMQX, HiveMQ, VerneMQ).`;
+
+/** The probe's own SUBSCRIBE or PUBLISH failed. */
+export const SHARED_PROBE_FAILED = (broker: string, reason: string) =>
+  `Could not check shared subscriptions on the broker at ${broker} (MQTT_PROBE_SHARED): ${reason}. Check the broker's ACLs for the topic nestjs-mqtt/probe/#, or unset MQTT_PROBE_SHARED.`;

@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import { MqttConnectionError } from '../errors/mqtt-connection.error';
 import * as messages from '../mqtt.messages';
-import { currentBroker, MQTT5_REFUSED } from './broker-support';
+import { MQTT5_REFUSED } from './connection.messages';
+import { currentBroker } from './current-broker';
 
 /** What the first connection attempt needs to know and report. */
 export interface FirstConnection {

@@ -8,7 +8,7 @@ import * as messages from '../mqtt.messages';
 import type { MqttEventBus } from '../mqtt-event-bus';
 import type { MqttRouter } from '../routing/mqtt.router';
 import { reconnectDelay } from './backoff';
-import { currentBroker } from './broker-support';
+import { currentBroker } from './current-broker';
 import { classifyConnectError } from './connect-errors';
 import { awaitFirstConnection } from './first-connection';
 import { InboundAcks } from './inbound-acks';

@@ -7,7 +7,6 @@ import * as messages from '../mqtt.messages';
 import { topicNameProblem } from '../routing/topic.utils';
 import { loadMqttTracing, type MqttTracing } from '../tracing/mqtt-tracing';
 import { encodePayload, type MqttPayload } from '../utils/payload.utils';
-import { QOS_ABOVE_MAX } from './broker-support';
 import {
   DEFAULT_BROKER_LIMITS,
   brokerLimitsFrom,
@@ -65,7 +64,9 @@ export class MqttOutbound {
       return Promise.reject(new MqttPublishError(messages.INVALID_QOS(qos)));
     }
     if (qos > this.config.maxQos) {
-      return Promise.reject(new MqttPublishError(QOS_ABOVE_MAX(topic, qos, this.config.maxQos)));
+      return Promise.reject(
+        new MqttPublishError(connectionMessages.QOS_ABOVE_MAX(topic, qos, this.config.maxQos)),
+      );
     }
     let body: Buffer | string;
     try {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import type { MqttClient } from 'mqtt';
 import { MqttSubscribeError } from '../errors/mqtt-subscribe.error';
-import { currentBroker, SHARED_PROBE_FAILED, SHARED_UNSUPPORTED } from './broker-support';
+import { SHARED_PROBE_FAILED, SHARED_UNSUPPORTED } from './connection.messages';
+import { currentBroker } from './current-broker';
 
 /** How long the probe waits for its own message. */
 export const SHARED_PROBE_WAIT_MS = 1000;

@@ -1,6 +1,7 @@
 import { connect } from 'mqtt';
 import { classifyConnectError } from './connect-errors';
-import { currentBroker, MQTT5_REFUSED } from './broker-support';
+import { MQTT5_REFUSED } from './connection.messages';
+import { currentBroker } from './current-broker';
 import { sharedGroups } from './shared-probe';
 
 describe('broker support', () => {
