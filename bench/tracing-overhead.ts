@@ -14,7 +14,8 @@ import type { IPublishPacket } from 'mqtt';
 import { resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { HandlerLane } from '../libs/mqtt/src/dispatch/handler-lane';
-import type { MqttMessage } from '../libs/mqtt/src/interfaces/mqtt-message.interface';
+import { RoutedMessage } from '../libs/mqtt/src/routing/routed-message';
+import { parseFilter } from '../libs/mqtt/src/routing/topic.utils';
 import { RoutedHandler, type MqttRoute } from '../libs/mqtt/src/routing/mqtt.router';
 import { loadMqttTracing } from '../libs/mqtt/src/tracing/mqtt-tracing';
 
@@ -36,13 +37,7 @@ function route(): MqttRoute {
       userProperties: { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' },
     },
   } as IPublishPacket;
-  const message: MqttMessage = {
-    topic: packet.topic,
-    payload: packet.payload as Buffer,
-    packet,
-    params: {},
-    filter: 'bench/+',
-  };
+  const message = new RoutedMessage(packet.topic, packet, parseFilter('bench/+'));
   return { handler, message };
 }
 

@@ -5,8 +5,8 @@ import type { MqttQos, MqttSubscribeOptions } from '../interfaces/subscribe-opti
 import { INVALID_CONCURRENCY, INVALID_FILTER, INVALID_TIMEOUT } from '../mqtt.messages';
 import { TopicCache } from './topic-cache';
 import { TopicTree } from './topic-tree';
+import { RoutedMessage } from './routed-message';
 import {
-  extractTopicParams,
   filterErrorReason,
   parseFilter,
   sharedFilter,
@@ -70,7 +70,7 @@ export class RoutedHandler {
 /** One handler that one message goes to. */
 export interface MqttRoute {
   readonly handler: RoutedHandler;
-  readonly message: MqttMessage;
+  readonly message: RoutedMessage;
 }
 
 const NO_IDS: readonly number[] = [];
@@ -198,16 +198,7 @@ export class MqttRouter {
       const handler = handlers[i];
       const entry = entryFor(handler, topic, ids);
       if (!entry) continue;
-      routes.push({
-        handler,
-        message: {
-          topic,
-          payload: packet.payload as Buffer,
-          packet,
-          params: extractTopicParams(entry.parsed, topic),
-          filter: entry.parsed.raw,
-        },
-      });
+      routes.push({ handler, message: new RoutedMessage(topic, packet, entry.parsed) });
     }
     return routes;
   }

@@ -73,7 +73,11 @@ export class TopicTree<T> {
     if (index === -1) return false;
     slot.splice(index, 1);
     this.count--;
-    if (--entry.refs === 0) this.entries.delete(value);
+    if (--entry.refs === 0) {
+      this.entries.delete(value);
+      // The walk keeps its last results: let go of the removed value.
+      this.walk.out.length = 0;
+    }
     if (slot.length === 0) {
       this.slots.delete(matchFilter);
       this.deleteSlot(matchFilter);
@@ -100,18 +104,14 @@ export class TopicTree<T> {
     } else {
       collect(this.root, walk, 0);
     }
-    const n = out.length;
+    const n = walk.found;
     if (n === 0) return [];
-    if (n === 1) {
-      const only = out[0].value;
-      out.length = 0;
-      return [only];
-    }
-    if (n <= 16) sortBySeq(out);
-    else out.sort(bySeq);
+    if (n === 1) return [out[0].value];
+    const found = n <= 16 ? out : out.slice(0, n);
+    if (n <= 16) sortBySeq(found, n);
+    else found.sort(bySeq);
     const result = new Array<T>(n);
-    for (let i = 0; i < n; i++) result[i] = out[i].value;
-    out.length = 0;
+    for (let i = 0; i < n; i++) result[i] = found[i].value;
     return result;
   }
 
@@ -129,6 +129,7 @@ export class TopicTree<T> {
     this.root = new TopicNode<T>();
     this.slots.clear();
     this.entries.clear();
+    this.walk.out.length = 0;
     this.count = 0;
   }
 

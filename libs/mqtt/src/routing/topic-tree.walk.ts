@@ -56,12 +56,13 @@ export class TopicNode<T> {
 }
 
 /** Appends the entries of `slot` not yet collected by the current `match` call. */
-export function collectSlot<T>(slot: Entry<T>[], stamp: number, out: Entry<T>[]): void {
+export function collectSlot<T>(slot: Entry<T>[], walk: Walk<T>): void {
+  const stamp = walk.stamp;
   for (let i = 0; i < slot.length; i++) {
     const entry = slot[i];
     if (entry.mark !== stamp) {
       entry.mark = stamp;
-      out.push(entry);
+      walk.out[walk.found++] = entry;
     }
   }
 }
@@ -82,28 +83,39 @@ export class Walk<T> {
   /** Text of each level, valid where `textStamps` holds the current stamp. */
   readonly texts: string[] = [];
   readonly textStamps: number[] = [];
-  /** The entries collected so far. */
+  /**
+   * The entries collected so far: the first `found` of `out`. The array is kept (never
+   * truncated) from call to call, so a lookup neither shrinks nor regrows it.
+   */
   readonly out: Entry<T>[] = [];
+  found = 0;
 
   /** Starts a call on `topic`. */
   begin(topic: string, stamp: number): void {
     this.topic = topic;
     this.stamp = stamp;
+    this.found = 0;
     const ends = this.ends;
     let depth = 0;
-    let end = topic.indexOf('/');
-    while (end !== -1) {
-      ends[depth++] = end;
-      end = topic.indexOf('/', end + 1);
+    // A loop over the characters: inlined by the JIT, where `indexOf` would call out per level.
+    const length = topic.length;
+    for (let k = 0; k < length; k++) {
+      if (topic.charCodeAt(k) === 47 /* / */) ends[depth++] = k;
     }
-    ends[depth++] = topic.length;
+    ends[depth++] = length;
     this.depth = depth;
   }
 
   /** Whether level `i` is exactly `key`, compared in place. */
   is(i: number, key: string): boolean {
     const start = i === 0 ? 0 : this.ends[i - 1] + 1;
-    return this.ends[i] - start === key.length && this.topic.startsWith(key, start);
+    const length = key.length;
+    if (this.ends[i] - start !== length) return false;
+    const topic = this.topic;
+    for (let k = 0; k < length; k++) {
+      if (topic.charCodeAt(start + k) !== key.charCodeAt(k)) return false;
+    }
+    return true;
   }
 
   /** The text of level `i`. */
@@ -125,9 +137,9 @@ export class Walk<T> {
 export function collect<T>(node: TopicNode<T>, walk: Walk<T>, i: number): void {
   for (;;) {
     // A `#` below this node matches the remaining levels, including none (the parent level).
-    if (node.hash !== undefined) collectSlot(node.hash, walk.stamp, walk.out);
+    if (node.hash !== undefined) collectSlot(node.hash, walk);
     if (i === walk.depth) {
-      if (node.values !== undefined) collectSlot(node.values, walk.stamp, walk.out);
+      if (node.values !== undefined) collectSlot(node.values, walk);
       return;
     }
     const children = node.children;
@@ -151,9 +163,12 @@ export function collect<T>(node: TopicNode<T>, walk: Walk<T>, i: number): void {
   }
 }
 
-/** Sorts a few entries in place by registration order (insertion sort: no comparator calls). */
-export function sortBySeq<T>(entries: Entry<T>[]): void {
-  for (let i = 1; i < entries.length; i++) {
+/**
+ * Sorts the first `count` entries in place by registration order (insertion sort: no
+ * comparator calls).
+ */
+export function sortBySeq<T>(entries: Entry<T>[], count: number): void {
+  for (let i = 1; i < count; i++) {
     const entry = entries[i];
     let j = i - 1;
     while (j >= 0 && entries[j].seq > entry.seq) {

@@ -1,6 +1,5 @@
 import {
   MQTT_MAX_TOPIC_BYTES,
-  extractTopicParams,
   parseFilter,
   shareGroupProblem,
   sharedFilter,
@@ -237,45 +236,6 @@ describe('parseFilter', () => {
   it('treats "+x" as a named parameter although plain MQTT rejects it', () => {
     expect(topicFilterProblem('a/+x')).toBeDefined();
     expect(parseFilter('a/+x').filter).toBe('a/+');
-  });
-});
-
-describe('extractTopicParams', () => {
-  it.each<[string, string, Record<string, string>]>([
-    ['sensors/+deviceId/temp', 'sensors/d1/temp', { deviceId: 'd1' }],
-    ['sensors/+deviceId/temp', 'sensors//temp', { deviceId: '' }],
-    ['logs/#path', 'logs', { path: '' }],
-    ['logs/#path', 'logs/', { path: '' }],
-    ['logs/#path', 'logs/a', { path: 'a' }],
-    ['logs/#path', 'logs/a/b', { path: 'a/b' }],
-    ['logs/#path', 'logs/a//b/', { path: 'a//b/' }],
-    ['#all', 'x/y/z', { all: 'x/y/z' }],
-    ['#all', '/', { all: '/' }],
-    ['+first', 'only', { first: 'only' }],
-    ['+a/+b', '/', { a: '', b: '' }],
-    ['+a/+/+c/#d', 'one/two/three', { a: 'one', c: 'three', d: '' }],
-    ['+a/+/+c/#d', 'one/two/three/four/five', { a: 'one', c: 'three', d: 'four/five' }],
-    ['$share/g-1/a/+id', 'a/42', { id: '42' }],
-    ['a/+b/#c', 'a/x', { b: 'x', c: '' }],
-    ['+x/#y', 'ü/温度/🌡', { x: 'ü', y: '温度/🌡' }],
-  ])('%j on %j', (raw, topic, expected) => {
-    const parsed = parseFilter(raw);
-    expect(topicMatches(parsed.matchFilter, topic)).toBe(true);
-    expect(extractTopicParams(parsed, topic)).toEqual(expected);
-  });
-
-  it('returns one shared frozen empty object when there are no named parameters', () => {
-    const a = extractTopicParams(parseFilter('a/+/#'), 'a/b/c');
-    const b = extractTopicParams(parseFilter('x'), 'x');
-    expect(a).toEqual({});
-    expect(a).toBe(b);
-    expect(Object.isFrozen(a)).toBe(true);
-  });
-
-  it('returns a fresh object per call when there are parameters', () => {
-    const parsed = parseFilter('a/+id');
-    const first = extractTopicParams(parsed, 'a/1');
-    expect(extractTopicParams(parsed, 'a/1')).not.toBe(first);
   });
 });
 

@@ -16,7 +16,6 @@ const SHARE_PREFIX = '$share/';
 const PARAM_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /** A frozen empty result returned by `extractTopicParams` for filters without named parameters. */
-const NO_PARAMS: Record<string, string> = Object.freeze({});
 
 /**
  * A string holding a lone UTF-16 surrogate cannot be encoded as UTF-8 (Node would silently send
@@ -260,41 +259,6 @@ export function parseFilter(raw: string): ParsedFilter {
   const parsed: ParsedFilter = { raw, filter, matchFilter, params };
   if (share) parsed.share = share.group;
   return parsed;
-}
-
-/**
- * The values of the named parameters of `parsed` for a topic that matches `parsed.matchFilter`
- * (the match itself is not checked). A `+name` gives the text of its level (possibly `''`); a
- * `#name` gives the rest of the topic from its level on, joined with `/`, or `''` when the `#`
- * matched the parent level only (`logs/#path` with topic `logs`).
- *
- * @param parsed a filter from {@link parseFilter}
- * @param topic a topic name matching `parsed.matchFilter`
- * @returns parameter name → value; a shared frozen empty object when the filter has no names
- */
-export function extractTopicParams(parsed: ParsedFilter, topic: string): Record<string, string> {
-  const params = parsed.params;
-  if (params.length === 0) return NO_PARAMS;
-  const values: Record<string, string> = {};
-  // `start` is the offset of level `level` in the topic, or past the end when there is no such level.
-  let level = 0;
-  let start = 0;
-  for (const param of params) {
-    while (level < param.level && start <= topic.length) {
-      const slash = topic.indexOf('/', start);
-      start = slash === -1 ? topic.length + 1 : slash + 1;
-      level++;
-    }
-    if (start > topic.length) {
-      values[param.name] = '';
-    } else if (param.wildcard === '#') {
-      values[param.name] = topic.slice(start);
-    } else {
-      const end = topic.indexOf('/', start);
-      values[param.name] = end === -1 ? topic.slice(start) : topic.slice(start, end);
-    }
-  }
-  return values;
 }
 
 /**
