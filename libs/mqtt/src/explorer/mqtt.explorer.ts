@@ -60,8 +60,22 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
   ) {}
 
-  /** Called by Nest: discovers the handlers. */
+  /**
+   * Called by Nest: discovers the handlers, then logs what was held for the listeners (the
+   * configuration warnings) and the `Subscribed` lines; all before the connection starts (at
+   * `onApplicationBootstrap`). The held lines are logged even when discovery fails.
+   */
   onModuleInit(): void {
+    try {
+      this.discover();
+    } finally {
+      this.bus.listenersReady();
+    }
+    // Once every listener is in place, so `@OnMqttLog()` sees these lines too.
+    for (const line of this.subscribed.splice(0)) this.bus.log('log', line);
+  }
+
+  private discover(): void {
     const missing = missingNestInternals(this.contextCreator);
     if (missing.length > 0) throw new MqttConnectionError(messages.NEST_INTERNALS_CHANGED(missing));
     this.nest = nestConsumers(this.contextCreator);
@@ -76,8 +90,6 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
       explored.add(instance);
       this.exploreWrapper(wrapper, instance);
     }
-    // Once every listener is in place, so `@OnMqttLog()` sees these lines too.
-    for (const line of this.subscribed.splice(0)) this.bus.log('log', line);
   }
 
   /** Called by Nest: stops the event listeners last, so they see the shutdown's log lines. */
