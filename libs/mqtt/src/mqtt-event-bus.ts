@@ -62,7 +62,7 @@ export class MqttEventBus {
     else this.log(level, message);
   }
 
-  /** Called once the `@OnMqttLog()` listeners are registered (before connecting): logs what was held. */
+  /** Called once the `@OnMqttLog()` listeners are registered (before connecting). */
   listenersReady(): void {
     const held = this.held ?? [];
     this.held = undefined;

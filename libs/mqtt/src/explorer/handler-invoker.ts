@@ -35,12 +35,12 @@ export interface HandlerPlan {
 }
 
 /**
- * Builds the function the dispatcher calls for one handler. One path, whatever enhancers apply:
- * the arguments are resolved by one resolver, then guards, interceptors and pipes run (with
- * Nest's own consumers, so with Nest's semantics), then the method; an Observable result becomes
- * its last value, and exception filters get any error. Nest's order is kept: guards, then
- * interceptors around the rest (resolving the arguments, pipes, the method), so a payload that
- * does not decode fails inside the interceptors, and not for a denied message.
+ * Builds the function the dispatcher calls for one handler. One path, whatever enhancers apply,
+ * in Nest's order: guards; interceptors around the rest; the arguments, by the one resolver;
+ * pipes; the method; an Observable result becomes its last value; exception filters get an error
+ * of any stage. Guards, interceptors and pipes run through Nest's own consumers, so with Nest's
+ * semantics. As in Nest, the arguments are resolved inside the interceptors: they see a payload
+ * that does not decode, and a message a guard denies is never decoded.
  *
  * A stage with nothing in it is left out when the invoker is built, so a handler with no guard,
  * interceptor or pipe is called synchronously (its own value back, not a Promise): Nest's
@@ -58,7 +58,7 @@ export function createInvoker(plan: HandlerPlan, nest: NestConsumers): Invoke {
   return plan.filters.filters.length === 0 ? call : withFilters(call, plan);
 }
 
-/** No guard, interceptor or pipe: resolve, call, normalise; synchronous, nothing allocated. */
+/** No guard, interceptor or pipe: resolve, call, normalise; synchronous, allocating only args. */
 function plainCall({ instance, method }: HandlerPlan, resolve: ArgsResolver): Invoke {
   return (message) => toResult(method.apply(instance, resolve(message, undefined)));
 }
