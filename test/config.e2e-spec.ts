@@ -23,7 +23,9 @@ import {
   MqttConfigError,
   MqttConnectionError,
   MqttModule,
+  OnMqttLog,
   validateMqttConfig,
+  type MqttEvent,
   type MqttModuleOptions,
   type MqttOptionsFactory,
   type MqttService,
@@ -43,6 +45,16 @@ import {
   type MessageCollector,
   type MosquittoBroker,
 } from './support';
+
+/** Every `@OnMqttLog()` event, of every connection. */
+@Injectable()
+class LogListener {
+  readonly events: Array<Extract<MqttEvent, { type: 'log' }> & { connection?: string }> = [];
+  @OnMqttLog()
+  onLog(event: Extract<MqttEvent, { type: 'log' }>): void {
+    this.events.push(event);
+  }
+}
 
 /** A recognisable password: it must never show up in an error or a log line. */
 const PASSWORD = 's3cr3t-PASSWORD-xyz';
@@ -465,6 +477,54 @@ describe('configuration through ConfigService', () => {
     expect(mqtt.connected).toBe(true);
     expect(logger.mqtt('warn')).toContain(
       'MQTT_BROKER_PROT is not a known MQTT_* key and is ignored: did you mean MQTT_BROKER_PORT?',
+    );
+  });
+
+  it("config warnings reach @OnMqttLog once, before connecting, and Nest's logger once, with the prefix of a named connection", async () => {
+    const file = envFile({
+      MQTT_BROKER_URL: '127.0.0.1',
+      MQTT_BROKER_PORT: aedes.port,
+      MQTT_BROKER_PROT: 1884,
+      MQTT2_BROKER_URL: '127.0.0.1',
+      MQTT2_BROKER_PORT: aedes.port,
+      MQTT2_KEEPALIVF: 5,
+    });
+    const { app, logger } = await start(
+      [
+        ConfigModule.forRoot({ envFilePath: file }),
+        MqttModule.forRootAsync(),
+        MqttModule.forRootAsync({ name: 'backup', configPrefix: 'MQTT2' }),
+      ],
+      undefined,
+      [LogListener],
+    );
+    const heard = app.get(LogListener).events;
+    const typo =
+      'MQTT_BROKER_PROT is not a known MQTT_* key and is ignored: did you mean MQTT_BROKER_PORT?';
+    const prefixed = /^MQTT2_KEEPALIVF is not a known .*did you mean MQTT2_KEEPALIVE\?$/;
+    // Exactly once each, on its own connection's bus, and before that connection's first line.
+    const mine = (connection?: string) => heard.filter((e) => e.connection === connection);
+    expect(mine(undefined).filter((e) => e.message === typo)).toHaveLength(1);
+    expect(mine(undefined)[0]).toEqual({ type: 'log', level: 'warn', message: typo });
+    expect(mine('backup').filter((e) => prefixed.test(e.message))).toHaveLength(1);
+    expect(mine('backup')[0]).toMatchObject({
+      level: 'warn',
+      message: expect.stringMatching(prefixed),
+    });
+    expect(heard.filter((e) => /KEEPALIVF|BROKER_PROT/.test(e.message))).toHaveLength(2);
+    // Nest's logger: once each, in the connection's context.
+    const logged = (needle: string) => logger.lines.filter((l) => l.message.includes(needle));
+    expect(logged('MQTT_BROKER_PROT')).toEqual([
+      expect.objectContaining({ level: 'warn', context: 'MqttModule', message: typo }),
+    ]);
+    expect(logged('MQTT2_KEEPALIVF')).toEqual([
+      expect.objectContaining({ level: 'warn', context: 'MqttModule:backup' }),
+    ]);
+    expect(logged('KEEPALIVF')).toHaveLength(1);
+    // The listener heard exactly what the default connection logged, in the same order.
+    const lines = logger.lines.filter((l) => l.context === 'MqttModule' && l.level !== 'debug');
+    expect(mine(undefined).map((e) => `${e.level} ${e.message}`)).toEqual(
+      lines.map((l) => `${l.level} ${l.message}`),
     );
   });
 

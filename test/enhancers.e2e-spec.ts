@@ -7,6 +7,7 @@
  */
 import {
   Catch,
+  Controller,
   Injectable,
   UseFilters,
   UseGuards,
@@ -232,6 +233,20 @@ class PlainHandlers {
   }
 }
 
+/** A controller's enhancers given as classes: they resolve in the module that declares it. */
+@Controller()
+@UseGuards(TopicGuard)
+class GuardedController {
+  constructor(private readonly trail: Trail) {}
+
+  @Subscribe('ctl/#')
+  @UseInterceptors(RecordingInterceptor)
+  @UsePipes(UpperPipe)
+  on(@Payload() text: string): void {
+    this.trail.push(`handler ctl ${text}`);
+  }
+}
+
 describe('Nest enhancers on MQTT handlers (section 4)', () => {
   let aedes: AedesBroker;
   let current: StartedApp | undefined;
@@ -318,6 +333,28 @@ describe('Nest enhancers on MQTT handlers (section 4)', () => {
     const failures = handlerFailures(current);
     expect(failures.map((f) => f.message)).toEqual([
       expect.stringMatching(/ClassEnhanced\.text.*cls\/deny\/text.*forbidden/i),
+    ]);
+  });
+
+  it("a controller's guards, interceptors and pipes given as classes are not dropped", async () => {
+    current = await startApp({
+      broker: aedes,
+      providers: [Trail, Fence],
+      controllers: [GuardedController],
+    });
+    await current.mqtt.publish('ctl/ok', 'hi', { qos: 1 });
+    await current.mqtt.publish('ctl/deny', 'no', { qos: 1 });
+    await current.fence();
+    expect(current.get(Trail).events).toEqual([
+      'guard type=mqtt ctx=true topic=ctl/ok data=hi handler=GuardedController.on',
+      'before ctl/ok type=mqtt',
+      'upper-pipe metatype=String',
+      'handler ctl HI',
+      'after ctl/ok -> undefined',
+      'guard type=mqtt ctx=true topic=ctl/deny data=no handler=GuardedController.on',
+    ]);
+    expect(handlerFailures(current).map((f) => f.message)).toEqual([
+      expect.stringMatching(/GuardedController\.on.*ctl\/deny.*forbidden/i),
     ]);
   });
 

@@ -13,6 +13,8 @@ export class MqttEventBus {
   private readonly eventSubject = new Subject<MqttEvent>();
 
   private readonly named: boolean;
+  /** Lines logged before the `@OnMqttLog()` listeners exist, until `listenersReady()`. */
+  private held: Array<{ level: 'log' | 'warn'; message: string }> | undefined = [];
 
   constructor(readonly connectionName: string) {
     this.named = connectionName !== 'default';
@@ -47,6 +49,24 @@ export class MqttEventBus {
   log(level: 'log' | 'warn' | 'error' | 'debug', message: string): void {
     this.logger[level](message);
     if (level !== 'debug') this.emit({ type: 'log', level, message });
+  }
+
+  /**
+   * Logs a line found before anyone could listen (at DI time, such as a configuration warning)
+   * once the `@OnMqttLog()` listeners are in place: now if they are, else when
+   * `listenersReady()` is called. Through `log()` either way, so Nest's logger and the listeners
+   * each get it exactly once.
+   */
+  logWhenListened(level: 'log' | 'warn', message: string): void {
+    if (this.held) this.held.push({ level, message });
+    else this.log(level, message);
+  }
+
+  /** Called once the `@OnMqttLog()` listeners are registered (before connecting). */
+  listenersReady(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    for (const { level, message } of held) this.log(level, message);
   }
 
   /** Logs without a `log` event: for failures of event listeners, which must not loop. */

@@ -1,4 +1,4 @@
-import { DynamicModule, Logger, Module, type Provider } from '@nestjs/common';
+import { DynamicModule, Module, type Provider } from '@nestjs/common';
 import { ConfigModule, ConfigService } from '@nestjs/config';
 import { DiscoveryModule } from '@nestjs/core';
 import { MQTT_CONFIG_KEYS } from './config/mqtt-config.constants';
@@ -13,7 +13,7 @@ import type {
   MqttModuleRootOptions,
   MqttOptionsFactory,
 } from './interfaces/mqtt-module-options.interface';
-import { MQTT_CONNECTION_CONFIG, MQTT_LOGGER_CONTEXT, MQTT_MODULE_OPTIONS } from './mqtt.constants';
+import { MQTT_CONNECTION_CONFIG, MQTT_MODULE_OPTIONS } from './mqtt.constants';
 import { ASYNC_OPTIONS_MISSING } from './mqtt.messages';
 import { MqttService } from './mqtt.service';
 import { DEFAULT_MQTT_CONNECTION, getMqttConfigToken, getMqttServiceToken } from './mqtt.tokens';
@@ -24,16 +24,17 @@ import { loadMqttTracing } from './tracing/mqtt-tracing';
 const MQTT_CONNECTION_NAME = Symbol('nestjs-mqtt:connection-name');
 const MQTT_KEY_PREFIX = Symbol('nestjs-mqtt:key-prefix');
 
-/** Validates the options once, at DI time, so bad configuration fails bootstrap before anything connects. */
+/**
+ * Validates the options once, at DI time, so bad configuration fails bootstrap before anything
+ * connects. Warnings go through the connection's event bus once the explorer has registered the
+ * `@OnMqttLog()` listeners (still before connecting), so those see them too.
+ */
 const configProvider: Provider = {
   provide: MQTT_CONNECTION_CONFIG,
-  useFactory: (options: MqttModuleOptions, name: string, prefix: string): MqttConfig => {
-    const logger = new Logger(
-      name === DEFAULT_MQTT_CONNECTION ? MQTT_LOGGER_CONTEXT : `${MQTT_LOGGER_CONTEXT}:${name}`,
-    );
+  useFactory: (options: MqttModuleOptions, prefix: string, bus: MqttEventBus): MqttConfig => {
     try {
       const { config, warnings } = parseMqttConfig(options);
-      for (const warning of warnings) logger.warn(withPrefix(warning, prefix));
+      for (const warning of warnings) bus.logWhenListened('warn', withPrefix(warning, prefix));
       return config;
     } catch (error) {
       if (!(error instanceof MqttConfigError) || prefix === 'MQTT') throw error;
@@ -46,7 +47,7 @@ const configProvider: Provider = {
       );
     }
   },
-  inject: [MQTT_MODULE_OPTIONS, MQTT_CONNECTION_NAME, MQTT_KEY_PREFIX],
+  inject: [MQTT_MODULE_OPTIONS, MQTT_KEY_PREFIX, MqttEventBus],
 };
 
 /** Names the keys as the app wrote them: `MQTT2_BROKER_PORT` for the prefix `MQTT2`. */

@@ -1,88 +1,150 @@
-import type { ArgumentsHost } from '@nestjs/common';
-import type { ExternalContextCreator } from '@nestjs/core';
+import {
+  ForbiddenException,
+  type ArgumentsHost,
+  type CanActivate,
+  type NestInterceptor,
+  type PipeTransform,
+} from '@nestjs/common';
 import { isObservable, lastValueFrom } from 'rxjs';
-import { MqttParamType, type MqttArgsMetadata } from '../decorators/params.decorator';
 import type { MqttMessage } from '../interfaces/mqtt-message.interface';
-import { MQTT_ARGS_METADATA, MQTT_CONTEXT_TYPE } from '../mqtt.constants';
+import { MQTT_CONTEXT_TYPE } from '../mqtt.constants';
 import { MqttContext } from '../mqtt.context';
-import type { NestFilterChain } from './nest.internals';
+import { argsResolver, type ArgsResolver, type ParamPlan } from './handler-args';
+import type { NestConsumers, NestFilterChain, NestPipeMetadata } from './nest.internals';
 import type { PayloadDecoder } from './payload-decoder';
 
 type Args = [Buffer, MqttContext];
+type Invoke = (message: MqttMessage) => unknown;
 
-/** Resolves handler arguments from the `[payload, MqttContext]` pair each call gets. */
-export const mqttParamsFactory = {
-  exchangeKeyForValue(type: number, key: unknown, args: Args): unknown {
-    const data = typeof key === 'string' ? key : undefined;
-    const ctx = args[1];
-    const message = ctx.message;
-    switch (type as MqttParamType) {
-      case MqttParamType.PAYLOAD: {
-        const payload = ctx.getPayload();
-        return data === undefined ? payload : (payload as Record<string, unknown> | null)?.[data];
-      }
-      case MqttParamType.RAW_PAYLOAD:
-        return message.payload;
-      case MqttParamType.TOPIC:
-        return message.topic;
-      case MqttParamType.TOPIC_PARAM:
-        return data === undefined ? undefined : message.params[data];
-      case MqttParamType.TOPIC_PARAMS:
-        return message.params;
-      case MqttParamType.PACKET:
-        return message.packet;
-      case MqttParamType.MESSAGE:
-        return message;
-      case MqttParamType.USER_PROPERTIES: {
-        const props = ctx.getUserProperties();
-        return data === undefined ? props : props[data];
-      }
-      case MqttParamType.PROPERTIES: {
-        const props = (message.packet.properties ?? {}) as Record<string, unknown>;
-        return data === undefined ? props : props[data];
-      }
-      default:
-        return undefined;
-    }
-  },
-};
+/** What Nest says when a guard denies (its `FORBIDDEN_MESSAGE`), as on every Nest transport. */
+const FORBIDDEN_MESSAGE = 'Forbidden resource';
 
-/** What it takes to call one `@Subscribe()` method. */
-export interface HandlerTarget {
+/** Everything it takes to call one `@Subscribe()` method, worked out once at bootstrap. */
+export interface HandlerPlan {
   instance: object;
   method: (...args: unknown[]) => unknown;
-  methodName: string;
-  args: MqttArgsMetadata;
+  params: readonly ParamPlan[];
   decoder: PayloadDecoder;
-  /** Whether a guard, interceptor or pipe applies (then Nest's context creator runs them). */
-  enhanced: boolean;
+  /** Global, class and method guards, in Nest's order. */
+  guards: readonly CanActivate[];
+  /** Global, class and method interceptors, in Nest's order. */
+  interceptors: readonly NestInterceptor[];
+  /** Global, class and method pipes, run on every parameter before its own. */
+  pipes: readonly PipeTransform[];
   filters: NestFilterChain;
 }
 
 /**
- * Builds the function the dispatcher calls for one handler. Arguments are resolved from the
- * message; guards, interceptors and pipes run through Nest's context creator when any applies
- * (else the method is called directly: Nest's wrapper resolves every argument through promises,
- * ~3x the cost of the whole dispatch); exception filters are applied here, in both cases alike.
+ * Builds the function the dispatcher calls for one handler. One path, whatever enhancers apply,
+ * in Nest's order: guards; interceptors around the rest; the arguments, by the one resolver;
+ * pipes; the method; an Observable result becomes its last value; exception filters get an error
+ * of any stage. Guards, interceptors and pipes run through Nest's own consumers, so with Nest's
+ * semantics. As in Nest, the arguments are resolved inside the interceptors: they see a payload
+ * that does not decode, and a message a guard denies is never decoded.
+ *
+ * A stage with nothing in it is left out when the invoker is built, so a handler with no guard,
+ * interceptor or pipe is called synchronously (its own value back, not a Promise): Nest's
+ * wrapper makes every call async, ~3x the cost of the whole dispatch.
  */
-export function createInvoker(
-  target: HandlerTarget,
-  contextCreator: ExternalContextCreator,
-): (message: MqttMessage) => unknown {
-  const { decoder, filters } = target;
-  let call: (message: MqttMessage) => unknown;
-  if (target.enhanced) {
-    const nest = nestCall(target, contextCreator);
-    call = (message) => nest(message.payload, new MqttContext(message, decoder));
-  } else {
-    call = directCall(target);
-  }
-  if (filters.filters.length === 0) return call;
+export function createInvoker(plan: HandlerPlan, nest: NestConsumers): Invoke {
+  const resolve = argsResolver(plan.params, plan.decoder);
+  const guards = guardsStage(plan, nest);
+  const interceptors = interceptorsStage(plan, nest);
+  const pipes = pipesStage(plan, nest);
+  const call =
+    guards || interceptors || pipes
+      ? enhancedCall(plan, resolve, guards, interceptors, pipes)
+      : plainCall(plan, resolve);
+  return plan.filters.filters.length === 0 ? call : withFilters(call, plan);
+}
+
+/** No guard, interceptor or pipe: resolve, call, normalise; synchronous, allocating only args. */
+function plainCall({ instance, method }: HandlerPlan, resolve: ArgsResolver): Invoke {
+  return (message) => toResult(method.apply(instance, resolve(message, undefined)));
+}
+
+type Guards = (args: Args) => Promise<void>;
+type Interceptors = (args: Args, next: () => Promise<unknown>) => Promise<unknown>;
+type Pipes = (values: unknown[]) => Promise<void>;
+
+/** The same stages, each one present only when something is in it (as Nest's own wrapper). */
+function enhancedCall(
+  { instance, method, decoder }: HandlerPlan,
+  resolve: ArgsResolver,
+  guards: Guards | undefined,
+  interceptors: Interceptors | undefined,
+  pipes: Pipes | undefined,
+): Invoke {
+  return async (message) => {
+    const ctx = new MqttContext(message, decoder);
+    const args: Args = [message.payload, ctx];
+    if (guards) await guards(args);
+    const handle = async (): Promise<unknown> => {
+      const values = resolve(message, ctx);
+      if (pipes) await pipes(values);
+      return method.apply(instance, values);
+    };
+    return toResult(interceptors ? await interceptors(args, handle) : await handle());
+  };
+}
+
+/** Nest's guards: an ExecutionContext of type 'mqtt' over `[payload, MqttContext]`. */
+function guardsStage(plan: HandlerPlan, nest: NestConsumers): Guards | undefined {
+  const { guards, instance, method } = plan;
+  if (guards.length === 0) return undefined;
+  return async (args) => {
+    if (!(await nest.guards.tryActivate(guards, args, instance, method, MQTT_CONTEXT_TYPE))) {
+      throw new ForbiddenException(FORBIDDEN_MESSAGE);
+    }
+  };
+}
+
+/** Nest's interceptors, in the async scope Nest gives them, around the rest of the call. */
+function interceptorsStage(plan: HandlerPlan, nest: NestConsumers): Interceptors | undefined {
+  const { interceptors, instance, method } = plan;
+  if (interceptors.length === 0) return undefined;
+  return (args, next) =>
+    nest.interceptors.intercept(interceptors, args, instance, method, next, MQTT_CONTEXT_TYPE);
+}
+
+/**
+ * Nest's pipes, on every parameter that has any (the handler's, then its own), all at once as
+ * Nest does; each gets the numeric param type (PipesConsumer tells `'body'`, `'param'` or
+ * `'custom'` from it), the declared type and the decorator's argument.
+ */
+function pipesStage({ params, pipes }: HandlerPlan, nest: NestConsumers): Pipes | undefined {
+  const piped = params
+    .filter((p) => pipes.length + p.pipes.length > 0)
+    .map((p) => ({
+      index: p.index,
+      metadata: { metatype: p.metatype, type: p.type, data: p.data } satisfies NestPipeMetadata,
+      pipes: [...pipes, ...p.pipes],
+    }));
+  if (piped.length === 0) return undefined;
+  return async (values) => {
+    await Promise.all(
+      piped.map(async (p) => {
+        values[p.index] = await nest.pipes.apply(values[p.index], p.metadata, p.pipes);
+      }),
+    );
+  };
+}
+
+/** A result as Nest's `transformToResult` gives it: an Observable becomes its last value. */
+function toResult(value: unknown): unknown {
+  // The cheap test first: most handlers return nothing, or a Promise.
+  return typeof value === 'object' && value !== null && isObservable(value)
+    ? lastValueFrom(value)
+    : value;
+}
+
+/** Gives a call's error (thrown or rejected) to the exception filters. */
+function withFilters(call: Invoke, { filters, decoder }: HandlerPlan): Invoke {
   const args = (message: MqttMessage): Args => [message.payload, new MqttContext(message, decoder)];
   return (message) => {
     try {
       const result = call(message);
-      return isPromise(result)
+      return result instanceof Promise
         ? result.catch((error: unknown) => applyFilters(filters, error, args(message)))
         : result;
     } catch (error) {
@@ -90,67 +152,6 @@ export function createInvoker(
     }
   };
 }
-
-function nestCall(target: HandlerTarget, creator: ExternalContextCreator) {
-  return creator.create(
-    target.instance,
-    target.method,
-    target.methodName,
-    MQTT_ARGS_METADATA,
-    mqttParamsFactory,
-    undefined,
-    undefined,
-    { guards: true, interceptors: true, filters: false },
-    MQTT_CONTEXT_TYPE,
-  ) as (payload: Buffer, ctx: MqttContext) => Promise<unknown>;
-}
-
-/**
- * Calls the method with its arguments resolved synchronously: the path with no enhancers. The
- * common arguments are read straight off the message (no MqttContext), and the payload is
- * decoded once however many parameters read it.
- */
-function directCall({ instance, method, args, decoder }: HandlerTarget) {
-  const params = Object.keys(args).map((key) => {
-    const type: MqttParamType = Number(key.slice(0, key.indexOf(':')));
-    return { type, index: args[key].index, data: args[key].data };
-  });
-  const argc = params.reduce((n, p) => Math.max(n, p.index + 1), 0);
-  const count = params.length;
-  return (message: MqttMessage): unknown => {
-    const values: unknown[] = new Array(argc);
-    let decoded: unknown = NOT_DECODED;
-    let ctx: MqttContext | undefined;
-    for (let k = 0; k < count; k++) {
-      const p = params[k];
-      switch (p.type) {
-        case MqttParamType.PAYLOAD:
-          if (decoded === NOT_DECODED) decoded = decoder(message.payload);
-          values[p.index] =
-            p.data === undefined ? decoded : (decoded as Record<string, unknown> | null)?.[p.data];
-          break;
-        case MqttParamType.TOPIC_PARAM:
-          values[p.index] = p.data === undefined ? undefined : message.params[p.data];
-          break;
-        case MqttParamType.RAW_PAYLOAD:
-          values[p.index] = message.payload;
-          break;
-        case MqttParamType.TOPIC:
-          values[p.index] = message.topic;
-          break;
-        default:
-          ctx ??= new MqttContext(message, decoder);
-          values[p.index] = mqttParamsFactory.exchangeKeyForValue(p.type, p.data, [
-            message.payload,
-            ctx,
-          ]);
-      }
-    }
-    return method.apply(instance, values);
-  };
-}
-
-const NOT_DECODED = Symbol('not decoded');
 
 /**
  * Gives an error to the first exception filter whose `@Catch()` matches it, as Nest does for
@@ -186,8 +187,4 @@ function argumentsHost(args: Args): ArgumentsHost {
     }),
   };
   return host as unknown as ArgumentsHost;
-}
-
-function isPromise(value: unknown): value is Promise<unknown> {
-  return value instanceof Promise;
 }

@@ -24,8 +24,8 @@ import { MqttRouter } from '../routing/mqtt.router';
 import { resolveConfigTopics, type ConfigLookup } from './config-topics';
 import { checkTopicParams } from './handler-checks';
 import { createInvoker } from './handler-invoker';
-import { enhancersOf, exceptionFiltersOf, missingNestInternals } from './nest.internals';
-import { payloadDecoder } from './payload-decoder';
+import { handlerPlan } from './handler-plan';
+import { missingNestInternals, nestConsumers, type NestConsumers } from './nest.internals';
 
 type InstanceWrapper = ReturnType<DiscoveryService['getProviders']>[number];
 
@@ -46,6 +46,8 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
   private readonly eventSubscriptions: Subscription[] = [];
   /** "Subscribed X to ..." lines, logged once discovery is done. */
   private readonly subscribed: string[] = [];
+  /** Nest's guard, interceptor and pipe runners, once bootstrap found them. */
+  private nest!: NestConsumers;
 
   constructor(
     private readonly discovery: DiscoveryService,
@@ -58,10 +60,25 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     @Inject(MQTT_MODULE_OPTIONS) private readonly options: MqttModuleOptions,
   ) {}
 
-  /** Called by Nest: discovers the handlers. */
+  /**
+   * Called by Nest: discovers the handlers, then logs what was held for the listeners (the
+   * configuration warnings) and the `Subscribed` lines; all before the connection starts (at
+   * `onApplicationBootstrap`). The held lines are logged even when discovery fails.
+   */
   onModuleInit(): void {
+    try {
+      this.discover();
+    } finally {
+      this.bus.listenersReady();
+    }
+    // Once every listener is in place, so `@OnMqttLog()` sees these lines too.
+    for (const line of this.subscribed.splice(0)) this.bus.log('log', line);
+  }
+
+  private discover(): void {
     const missing = missingNestInternals(this.contextCreator);
     if (missing.length > 0) throw new MqttConnectionError(messages.NEST_INTERNALS_CHANGED(missing));
+    this.nest = nestConsumers(this.contextCreator);
     const wrappers = [...this.discovery.getProviders(), ...this.discovery.getControllers()];
     const explored = new Set<object>();
     for (const wrapper of wrappers) {
@@ -73,8 +90,6 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
       explored.add(instance);
       this.exploreWrapper(wrapper, instance);
     }
-    // Once every listener is in place, so `@OnMqttLog()` sees these lines too.
-    for (const line of this.subscribed.splice(0)) this.bus.log('log', line);
   }
 
   /** Called by Nest: stops the event listeners last, so they see the shutdown's log lines. */
@@ -141,42 +156,20 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
     }
     checkTopicParams(name, subscribes, args);
 
-    const method = (instance as Record<string, (...a: unknown[]) => unknown>)[methodName];
-    // Enhancers given as classes resolve in the module that declares the handler. Nest looks for
-    // that module among providers only, so a controller's would be missed (and its guards
-    // silently dropped): take it from the wrapper's host, for Nest's context creator too.
+    // Enhancers given as classes resolve in the module that declares the handler: the wrapper's
+    // host. (Nest's getContextModuleKey() looks among providers only, so for a controller it
+    // finds no module, and the controller's guards would be silently dropped.)
     const moduleKey =
       (wrapper.host as { token?: string } | undefined)?.token ??
       this.contextCreator.getContextModuleKey(instance.constructor);
-    const contextCreator = Object.create(this.contextCreator, {
-      getContextModuleKey: { value: () => moduleKey },
-    }) as ExternalContextCreator;
-    const found = enhancersOf(this.contextCreator, instance, method, moduleKey);
-    const payloadArg = Object.entries(args).find(([key]) =>
-      key.startsWith(`${MqttParamType.PAYLOAD}:`),
-    )?.[1];
-    const paramPipes = Object.values(args).some((a) => a.pipes.length > 0);
-    // The decoding follows the type of a whole-payload @Payload(); @Payload('field') reads JSON.
-    const paramTypes: unknown[] =
-      Reflect.getMetadata('design:paramtypes', Object.getPrototypeOf(instance), methodName) ?? [];
-    const wholePayload = payloadArg?.data === undefined ? payloadArg : undefined;
-    const decoder = payloadDecoder(
-      wholePayload ? paramTypes[wholePayload.index] : undefined,
-      this.options.validation ?? {},
-      found.pipes > 0 || (payloadArg?.pipes.length ?? 0) > 0,
-    );
-    const invoke = createInvoker(
-      {
-        instance,
-        method,
-        methodName,
-        args,
-        decoder,
-        enhanced: found.guards + found.interceptors + found.pipes > 0 || paramPipes,
-        filters: exceptionFiltersOf(this.contextCreator, instance, method, moduleKey),
-      },
-      contextCreator,
-    );
+    const plan = handlerPlan(this.contextCreator, {
+      instance,
+      methodName,
+      args,
+      moduleKey,
+      validation: this.options.validation ?? {},
+    });
+    const invoke = createInvoker(plan, this.nest);
     // One registration per method, so overlapping filters of stacked @Subscribe run it once.
     const { handler } = this.router.register(
       { name, subscriptions: subscribes, invoke },

@@ -1,0 +1,88 @@
+import type { PipeTransform } from '@nestjs/common';
+import { MqttParamType } from '../decorators/params.decorator';
+import type { MqttMessage } from '../interfaces/mqtt-message.interface';
+import { MqttContext } from '../mqtt.context';
+import type { PayloadDecoder } from './payload-decoder';
+
+/** One parameter of a handler: what it reads, and what Nest's pipes are told about it. */
+export interface ParamPlan {
+  /** Its position in the method's parameter list. */
+  index: number;
+  type: MqttParamType;
+  /** The decorator's argument: `@Payload('field')`, `@TopicParam('id')`, ... */
+  data: string | undefined;
+  /** Its declared type (`design:paramtypes`), as Nest's pipes get it. */
+  metatype: unknown;
+  /** Its own pipes (`@Payload(pipe)`), as instances. */
+  pipes: readonly PipeTransform[];
+}
+
+/** Resolves a handler's arguments from a message: the same function whatever enhancers apply. */
+export type ArgsResolver = (message: MqttMessage, ctx: MqttContext | undefined) => unknown[];
+
+/**
+ * Builds the one function that resolves a handler's arguments, synchronously. The common
+ * arguments are read straight off the message; an `MqttContext` is made only when one is needed
+ * and none was given. The payload is decoded once however many parameters read it, and once in
+ * all with guards or interceptors that called `ctx.getPayload()` when the call's context is
+ * given.
+ */
+export function argsResolver(params: readonly ParamPlan[], decoder: PayloadDecoder): ArgsResolver {
+  const argc = params.reduce((n, p) => Math.max(n, p.index + 1), 0);
+  const count = params.length;
+  return (message, given) => {
+    const values: unknown[] = new Array(argc);
+    let decoded: unknown = NOT_DECODED;
+    let ctx = given;
+    for (let k = 0; k < count; k++) {
+      const p = params[k];
+      switch (p.type) {
+        case MqttParamType.PAYLOAD:
+          if (decoded === NOT_DECODED) {
+            decoded = ctx === undefined ? decoder(message.payload) : ctx.getPayload();
+          }
+          values[p.index] =
+            p.data === undefined ? decoded : (decoded as Record<string, unknown> | null)?.[p.data];
+          break;
+        case MqttParamType.TOPIC_PARAM:
+          values[p.index] = p.data === undefined ? undefined : message.params[p.data];
+          break;
+        case MqttParamType.RAW_PAYLOAD:
+          values[p.index] = message.payload;
+          break;
+        case MqttParamType.TOPIC:
+          values[p.index] = message.topic;
+          break;
+        default:
+          ctx ??= new MqttContext(message, decoder);
+          values[p.index] = otherArg(p.type, p.data, ctx);
+      }
+    }
+    return values;
+  };
+}
+
+const NOT_DECODED = Symbol('not decoded');
+
+/** The less common arguments, read through the call's context. */
+function otherArg(type: MqttParamType, data: string | undefined, ctx: MqttContext): unknown {
+  const message = ctx.message;
+  switch (type) {
+    case MqttParamType.TOPIC_PARAMS:
+      return message.params;
+    case MqttParamType.PACKET:
+      return message.packet;
+    case MqttParamType.MESSAGE:
+      return message;
+    case MqttParamType.USER_PROPERTIES: {
+      const props = ctx.getUserProperties();
+      return data === undefined ? props : props[data];
+    }
+    case MqttParamType.PROPERTIES: {
+      const props = (message.packet.properties ?? {}) as Record<string, unknown>;
+      return data === undefined ? props : props[data];
+    }
+    default:
+      return undefined;
+  }
+}
