@@ -2,6 +2,7 @@ import type { PipeTransform } from '@nestjs/common';
 import { MqttParamType } from '../decorators/params.decorator';
 import type { MqttMessage } from '../interfaces/mqtt-message.interface';
 import { MqttContext } from '../mqtt.context';
+import { RoutedMessage } from '../routing/routed-message';
 import type { PayloadDecoder } from './payload-decoder';
 
 /** One parameter of a handler: what it reads, and what Nest's pipes are told about it. */
@@ -45,7 +46,7 @@ export function argsResolver(params: readonly ParamPlan[], decoder: PayloadDecod
             p.data === undefined ? decoded : (decoded as Record<string, unknown> | null)?.[p.data];
           break;
         case MqttParamType.TOPIC_PARAM:
-          values[p.index] = p.data === undefined ? undefined : message.params[p.data];
+          values[p.index] = p.data === undefined ? undefined : topicParamOf(message, p.data);
           break;
         case MqttParamType.RAW_PAYLOAD:
           values[p.index] = message.payload;
@@ -63,6 +64,11 @@ export function argsResolver(params: readonly ParamPlan[], decoder: PayloadDecod
 }
 
 const NOT_DECODED = Symbol('not decoded');
+
+/** One named wildcard's value; a routed message reads it without building the whole record. */
+function topicParamOf(message: MqttMessage, name: string): string | undefined {
+  return message instanceof RoutedMessage ? message.param(name) : message.params[name];
+}
 
 /** The less common arguments, read through the call's context. */
 function otherArg(type: MqttParamType, data: string | undefined, ctx: MqttContext): unknown {
