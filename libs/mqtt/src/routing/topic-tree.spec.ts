@@ -290,6 +290,34 @@ describe('TopicTree', () => {
     }
   });
 
+  it('never answers from a stale remembered level after filters change', () => {
+    const tree = new TopicTree<string>();
+    tree.add('a/x1/data', 'x1');
+    tree.add('a/y/data', 'y');
+    expect(tree.match('a/x1/data')).toEqual(['x1']);
+    expect(tree.match('a/x1/data')).toEqual(['x1']);
+    tree.remove('a/x1/data', 'x1');
+    expect(tree.match('a/x1/data')).toEqual([]);
+    tree.add('a/x1/data', 'again');
+    expect(tree.match('a/x1/data')).toEqual(['again']);
+    expect(tree.match('a/z/data')).toEqual([]);
+    tree.add('a/z/data', 'z');
+    expect(tree.match('a/z/data')).toEqual(['z']);
+  });
+
+  it('finds literal levels that are empty or start beyond Latin-1 among many siblings', () => {
+    const tree = new TopicTree<string>();
+    for (const key of ['', '温度', 'ünit', 'b', 'c']) tree.add(`s/${key}/v`, key || 'empty');
+    expect(tree.match('s//v')).toEqual(['empty']);
+    expect(tree.match('s/温度/v')).toEqual(['温度']);
+    expect(tree.match('s/ünit/v')).toEqual(['ünit']);
+    expect(tree.match('s/d/v')).toEqual([]);
+    expect(tree.match('s/温/v')).toEqual([]);
+    tree.remove('s/b/v', 'b');
+    expect(tree.match('s/b/v')).toEqual([]);
+    expect(tree.match('s/c/v')).toEqual(['c']);
+  });
+
   it('agrees with topicMatches on 2,000 random filters and topics', () => {
     const random = prng(20240601);
     const pick = <V>(items: readonly V[]): V => items[Math.floor(random() * items.length)];

@@ -98,8 +98,7 @@ export class TopicTree<T> {
     walk.begin(topic, ++this.stamp);
     if (topic.charCodeAt(0) === 36 /* $ */) {
       // `+` and `#` at the first level never match a `$` topic: only the literal branch can.
-      const children = this.root.children;
-      const child = children === undefined ? undefined : children.get(walk.text(0));
+      const child = this.root.childAt(walk, 0);
       if (child !== undefined) collect(child, walk, 1);
     } else {
       collect(this.root, walk, 0);
@@ -152,7 +151,7 @@ export class TopicTree<T> {
         if (next === undefined) {
           next = new TopicNode<T>();
           children.set(level, next);
-          node.childrenChanged();
+          node.childrenChanged(level);
         }
       }
       node = next;

@@ -30,10 +30,20 @@ export class TopicNode<T> {
    */
   onlyKey: string | undefined = undefined;
   onlyChild: TopicNode<T> | undefined = undefined;
+  /**
+   * The first characters (codes below 256) of the literal children's keys, one bit each: a level
+   * that starts with another character has no literal child, known without slicing it.
+   */
+  heads: Uint32Array | undefined = undefined;
+  /** The last level looked up among `children`, and what it found (possibly nothing). */
+  memoKey: string | undefined = undefined;
+  memoChild: TopicNode<T> | undefined = undefined;
 
-  /** Keeps `onlyKey` / `onlyChild` in step with `children`. */
-  childrenChanged(): void {
+  /** Keeps `onlyKey`, `heads` and the memo in step with `children` (`added`: the new key). */
+  childrenChanged(added?: string): void {
     const children = this.children;
+    this.memoKey = undefined;
+    this.memoChild = undefined;
     if (children !== undefined && children.size === 1) {
       const [[key, child]] = children;
       this.onlyKey = key;
@@ -42,6 +52,36 @@ export class TopicNode<T> {
       this.onlyKey = undefined;
       this.onlyChild = undefined;
     }
+    if (children === undefined) {
+      this.heads = undefined;
+    } else if (added !== undefined && this.heads !== undefined) {
+      setHead(this.heads, added);
+    } else {
+      const heads = (this.heads = new Uint32Array(8));
+      for (const key of children.keys()) setHead(heads, key);
+    }
+  }
+
+  /**
+   * The literal child for level `i` of the walk's topic. Consecutive topics often share a level
+   * (`plant/line-1/dev1`, `plant/line-1/dev2`): it is compared in place with the last one looked
+   * up before anything is sliced, hashed or looked up.
+   */
+  childAt(walk: Walk<T>, i: number): TopicNode<T> | undefined {
+    if (this.onlyKey !== undefined) return walk.is(i, this.onlyKey) ? this.onlyChild : undefined;
+    const children = this.children;
+    if (children === undefined) return undefined;
+    const memo = this.memoKey;
+    if (memo !== undefined && walk.is(i, memo)) return this.memoChild;
+    const head = walk.head(i);
+    if (head >= 0 && head < 256 && (this.heads![head >>> 5] & (1 << (head & 31))) === 0) {
+      return undefined;
+    }
+    const text = walk.text(i);
+    const child = children.get(text);
+    this.memoKey = text;
+    this.memoChild = child;
+    return child;
   }
 
   /** Whether the node holds nothing and can be pruned. */
@@ -53,6 +93,12 @@ export class TopicNode<T> {
       (this.children === undefined || this.children.size === 0)
     );
   }
+}
+
+/** Sets the bit of `key`'s first character (codes below 256; others are always looked up). */
+function setHead(heads: Uint32Array, key: string): void {
+  const code = key.length > 0 ? key.charCodeAt(0) : -1;
+  if (code >= 0 && code < 256) heads[code >>> 5] |= 1 << (code & 31);
 }
 
 /** Appends the entries of `slot` not yet collected by the current `match` call. */
@@ -118,6 +164,12 @@ export class Walk<T> {
     return true;
   }
 
+  /** The code of the first character of level `i`, or -1 when the level is empty. */
+  head(i: number): number {
+    const start = i === 0 ? 0 : this.ends[i - 1] + 1;
+    return start < this.ends[i] ? this.topic.charCodeAt(start) : -1;
+  }
+
   /** The text of level `i`. */
   text(i: number): string {
     if (i < this.textStamps.length && this.textStamps[i] === this.stamp) return this.texts[i];
@@ -142,14 +194,8 @@ export function collect<T>(node: TopicNode<T>, walk: Walk<T>, i: number): void {
       if (node.values !== undefined) collectSlot(node.values, walk);
       return;
     }
-    const children = node.children;
     const plus = node.plus;
-    let child: TopicNode<T> | undefined;
-    if (node.onlyKey !== undefined) {
-      if (walk.is(i, node.onlyKey)) child = node.onlyChild;
-    } else if (children !== undefined) {
-      child = children.get(walk.text(i));
-    }
+    const child = node.childAt(walk, i);
     // The results are sorted at the end, so the order the branches are visited in is free.
     if (child !== undefined) {
       if (plus !== undefined) collect(plus, walk, i + 1);
