@@ -38,11 +38,12 @@ export function payloadDecoder(
   if (pipesApply || validation === false) return (payload) => parseObject(payload, cls, true);
   const { transform = true, ...validatorOptions } = validation;
   const options = { forbidUnknownValues: false, ...validatorOptions };
+  // Options only when groups are set: class-transformer merges what it is given into its
+  // defaults on every call, and an explicit `groups: undefined` takes other paths than none.
+  const transformOptions = options.groups === undefined ? undefined : { groups: options.groups };
   return (payload) => {
     // plainToInstance skips `__proto__` and `constructor` itself: no reviver needed here.
-    const instance = plainToInstance(cls, parseObject(payload, cls, false), {
-      groups: options.groups,
-    });
+    const instance = plainToInstance(cls, parseObject(payload, cls, false), transformOptions);
     const errors = validateSync(instance, options);
     if (errors.length > 0) {
       throw new MqttPayloadError(messages.PAYLOAD_INVALID(cls.name, formatErrors(errors)));
