@@ -23,6 +23,7 @@ import { DrainCounter, type MessageSink } from './drain-counter';
 import { env, memorySample, profiler, ready, run, serve } from './ipc';
 import { moduleAppModule, startModuleApp } from './module-app';
 import { startNestTransportApp } from './nest-app';
+import { validateRawConfig } from './raw-config.dto';
 import { ReadingDto } from './reading.dto';
 
 type RawHandler = (topic: string, payload: Buffer) => void;
@@ -81,6 +82,12 @@ run(async () => {
   let close: () => Promise<void>;
   let client: MqttClient;
   const info: Record<string, unknown> = { kind, filter, qos, shape, others: others.length };
+  if (kind !== 'module') {
+    // As an app on @nestjs/config validates its environment at startup (the module validates
+    // its MQTT_* keys the same way): every contestant's class-validator has then seen a
+    // configuration class besides the measured DTO.
+    validateRawConfig({ MQTT_BROKER_URL: url, MQTT_BROKER_PORT: '1883', MQTT_CLIENT_ID: clientId });
+  }
   if (kind === 'raw') {
     ({ close, client } = await startRaw(
       url,
