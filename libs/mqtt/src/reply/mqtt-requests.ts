@@ -34,52 +34,63 @@ export class MqttRequests {
   /** A random inbox: a client id may hold characters that are not allowed in a topic. */
   readonly inbox = `nestjs-mqtt/replies/${randomBytes(12).toString('hex')}`;
   private inboxReady?: Promise<unknown>;
+  private inboxSubscribed = false;
 
   constructor(
     private readonly transport: MqttRequestTransport,
     private readonly protocolVersion: number,
   ) {}
 
-  async request(
+  request(
     topic: string,
     payload: MqttPayload,
     options: MqttRequestOptions = {},
   ): Promise<MqttMessage> {
-    if (this.protocolVersion !== 5) throw new MqttPublishError(messages.REQUEST_NEEDS_V5());
-    await this.ensureInbox();
+    if (this.protocolVersion !== 5) {
+      return Promise.reject(new MqttPublishError(messages.REQUEST_NEEDS_V5()));
+    }
+    // Once the inbox is subscribed, a request costs no extra turn of the event loop.
+    if (this.inboxSubscribed) return this.send(topic, payload, options);
+    return this.ensureInbox().then(() => this.send(topic, payload, options));
+  }
+
+  private send(topic: string, payload: MqttPayload, options: MqttRequestOptions) {
     const correlation = randomBytes(12);
     const key = correlation.toString('hex');
     const timeoutMs = options.timeout ?? 5000;
-    const reply = new Promise<MqttMessage>((resolve, reject) => {
+    return new Promise<MqttMessage>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(key);
         reject(new MqttPublishError(messages.REQUEST_TIMEOUT(topic, timeoutMs)));
       }, timeoutMs);
+      const fail = (error: Error) => {
+        clearTimeout(timer);
+        this.pending.delete(key);
+        reject(error);
+      };
       this.pending.set(key, {
         resolve: (m) => {
           clearTimeout(timer);
           resolve(m);
         },
-        reject: (e) => {
-          clearTimeout(timer);
-          reject(e);
-        },
+        reject: fail,
       });
+      // The reply may come before the publish settles: it is awaited only for its failure.
+      try {
+        this.transport
+          .publish(topic, payload, {
+            qos: options.qos ?? 1,
+            properties: {
+              ...options.properties,
+              responseTopic: this.inbox,
+              correlationData: correlation,
+            },
+          })
+          .catch(fail);
+      } catch (error) {
+        fail(error as Error);
+      }
     });
-    try {
-      await this.transport.publish(topic, payload, {
-        qos: options.qos ?? 1,
-        properties: {
-          ...options.properties,
-          responseTopic: this.inbox,
-          correlationData: correlation,
-        },
-      });
-    } catch (error) {
-      this.pending.get(key)?.reject(error as Error);
-      this.pending.delete(key);
-    }
-    return reply;
   }
 
   /** Rejects every open request (shutdown). */
@@ -91,10 +102,15 @@ export class MqttRequests {
   private ensureInbox(): Promise<unknown> {
     this.inboxReady ??= this.transport
       .subscribe(this.inbox, (_payload, _topic, message) => this.onReply(message), { qos: 1 })
-      .catch((error: unknown) => {
-        this.inboxReady = undefined; // try again with the next request
-        throw error;
-      });
+      .then(
+        () => {
+          this.inboxSubscribed = true;
+        },
+        (error: unknown) => {
+          this.inboxReady = undefined; // try again with the next request
+          throw error;
+        },
+      );
     return this.inboxReady;
   }
 
