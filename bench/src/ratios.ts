@@ -2,7 +2,9 @@
  * The ratios of a run, from its rows: by wall clock and by CPU time per message side by side,
  * each judged against its target (targets.ts). The verdict uses the wall-clock ratio unless the
  * rounds of either row disagree by more than NOISE_LIMIT (a shared, busy machine); then it uses
- * the CPU ratio, and says so.
+ * the ratio of each row's least CPU time per message (interference only ever adds time, so the
+ * best round of each contestant is its least disturbed one), or the median CPU ratio where
+ * rounds have no CPU figures, and says so.
  */
 import type { BenchConfig } from './config';
 import { formatNumber, spread, type Ratio, type Row } from './report';
@@ -19,8 +21,13 @@ export function judge(
 ): Ratio {
   const target = targetOf(key);
   const noisy = (fields.spread ?? 0) > NOISE_LIMIT && fields.cpuValue !== undefined;
-  const used = basis ?? (noisy ? 'CPU' : 'wall');
-  const value = used === 'CPU' && fields.cpuValue !== undefined ? fields.cpuValue : fields.value;
+  const used = basis ?? (noisy ? (fields.cpuBestValue !== undefined ? 'CPU best' : 'CPU') : 'wall');
+  const value =
+    used === 'CPU best' && fields.cpuBestValue !== undefined
+      ? fields.cpuBestValue
+      : used === 'CPU' && fields.cpuValue !== undefined
+        ? fields.cpuValue
+        : fields.value;
   let pass: boolean | undefined;
   if (target && Number.isFinite(value)) {
     pass = target.op === '>=' ? value >= target.value : value < target.value;
@@ -46,12 +53,17 @@ export function speedRatio(
     subject.cpuUsPerMsg && reference.cpuUsPerMsg
       ? reference.cpuUsPerMsg / subject.cpuUsPerMsg
       : undefined;
+  const cpuBestValue =
+    subject.cpuBestUsPerMsg && reference.cpuBestUsPerMsg
+      ? reference.cpuBestUsPerMsg / subject.cpuBestUsPerMsg
+      : undefined;
   const missing = (subject.drops ?? 0) + (reference.drops ?? 0) > 0;
   const notes = [note, missing ? 'messages missing: unreliable' : undefined].filter(Boolean);
   return judge(key, {
     label,
     value,
     cpuValue,
+    cpuBestValue,
     spread: Math.max(spread(subject), spread(reference)),
     note: notes.join('; ') || undefined,
   });

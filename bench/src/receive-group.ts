@@ -149,6 +149,7 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
           perRound: n,
           drops,
           cpuUsPerMsg: median(results.map((d) => d.cpuUsPerMsg)),
+          cpuBestUsPerMsg: Math.min(...results.map((d) => d.cpuUsPerMsg)),
           note: notes.join('; ') || undefined,
         }),
       );

@@ -152,6 +152,7 @@ async function runSetting(ctx: BenchContext, broker: BenchBroker, setting: Setti
               perRound: perRound.get(id),
               drops: failed,
               cpuUsPerMsg: median(runs.map((r) => r.cpuUsPerExchange)),
+              cpuBestUsPerMsg: Math.min(...runs.map((r) => r.cpuUsPerExchange)),
               note: failed ? `${failed} requests failed` : undefined,
             }),
           );

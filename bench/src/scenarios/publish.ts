@@ -68,6 +68,7 @@ export async function publish(ctx: BenchContext): Promise<void> {
             perRound: n,
             drops: failed,
             cpuUsPerMsg: median(samples[i].map((r) => r.cpuUsPerMsg)),
+            cpuBestUsPerMsg: Math.min(...samples[i].map((r) => r.cpuUsPerMsg)),
             note: failed ? `${failed} publishes failed` : undefined,
           }),
         );
