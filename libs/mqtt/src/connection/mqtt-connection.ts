@@ -180,8 +180,16 @@ export class MqttConnection {
    * The client always reads on, so acknowledgements, SUBACKs and PINGRESPs are never starved;
    * a QoS 1/2 acknowledgement waits for the inbound side, in arrival order.
    */
+  /** One clock read per burst: cleared in the event loop's check phase, after a read's packets. */
+  private stamped = false;
+  private readonly unstamp = (): boolean => (this.stamped = false);
+
   private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
-    this.status.lastMessageAt = Date.now();
+    if (!this.stamped) {
+      this.stamped = true;
+      this.status.lastMessageAt = Date.now();
+      setImmediate(this.unstamp);
+    }
     const running = this.acks.runningQos2(packet);
     const settled = running ?? this.inbound(packet);
     if (packet.qos === 0) {
