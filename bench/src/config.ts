@@ -26,6 +26,7 @@ export const SCENARIOS = [
   'memory',
   'startup',
   'matcher',
+  'instructions',
 ] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 

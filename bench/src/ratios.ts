@@ -180,6 +180,23 @@ export function computeRatios(rows: readonly Row[], config: BenchConfig): Ratio[
       );
     }
   }
+  for (const [group, label] of [
+    ['device-o0', 'device topics'],
+    ['device-o10000', 'device topics, 10,000 other subs'],
+    ['dto-o0', 'validated DTO'],
+  ]) {
+    const a = byKey.get(`instructions/${group}/module`);
+    const b = byKey.get(`instructions/${group}/raw`);
+    if (a && b) {
+      ratios.push(
+        judge(
+          `instructions-${group}-module-raw`,
+          { label: `instructions per message, ${label}: raw / module`, value: b.median / a.median },
+          'value',
+        ),
+      );
+    }
+  }
   const growth = byKey.get('memory/module/RSS growth');
   if (growth) {
     const full = config.memoryN >= 1_000_000;

@@ -70,6 +70,27 @@ export const TARGETS: readonly Target[] = [
     why: 'validation costs what class-validator costs: the module adds nothing on top',
   },
   {
+    key: 'instructions-device-o0-module-raw',
+    scenario: 'instructions',
+    metric: 'device topics, @TopicParam: raw MQTT.js instructions per message / module',
+    ...atLeast(0.9),
+    why: 'the devices target, counted in instructions: what a noisy machine cannot blur',
+  },
+  {
+    key: 'instructions-device-o10000-module-raw',
+    scenario: 'instructions',
+    metric: 'the same with 10,000 other wildcard subscriptions',
+    ...atLeast(0.9),
+    why: 'routing among many filters must not cost the module its margin',
+  },
+  {
+    key: 'instructions-dto-o0-module-raw',
+    scenario: 'instructions',
+    metric: 'validated class DTO: raw MQTT.js + class-validator instructions per message / module',
+    ...atLeast(0.95),
+    why: 'the dto target, counted in instructions',
+  },
+  {
     key: 'dto-module-nest',
     scenario: 'dto',
     metric: 'validated class DTO, module / Nest transport with a ValidationPipe',

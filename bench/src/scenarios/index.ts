@@ -3,6 +3,7 @@ import type { Scenario } from '../config';
 import type { BenchContext } from '../context';
 import { devices } from './devices';
 import { dto } from './dto';
+import { instructions } from './instructions';
 import { latency } from './latency';
 import { matcher } from './matcher';
 import { memory } from './memory';
@@ -21,4 +22,5 @@ export const SCENARIO_RUNNERS: Record<Scenario, (ctx: BenchContext) => Promise<v
   memory,
   startup,
   matcher,
+  instructions,
 };

@@ -1,0 +1,111 @@
+/**
+ * instructions: the receive path of raw MQTT.js and of the module counted in machine
+ * instructions per message, under valgrind's callgrind (bench/workers/instructions.ts), fed by
+ * an in-process fake broker. Timing on a shared 2-core machine swings by 50-100% from round to
+ * round; instruction counts repeat within ~2%, so these ratios are the steady reading of the
+ * same comparisons as `devices` and `dto` (what they leave out: cache misses, waits, GC threads'
+ * timing). Skipped, with a line saying so, when valgrind is not installed.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { BenchContext } from '../context';
+import { formatNumber, makeRow } from '../report';
+
+const WORKER = resolve(__dirname, '../../workers/instructions.ts');
+const REGISTER_TS = resolve(__dirname, '../../../test/support/register-ts.js');
+
+const CASES = [
+  { group: 'device-o0', shape: 'device', others: 0, label: 'device topics, @TopicParam' },
+  {
+    group: 'device-o10000',
+    shape: 'device',
+    others: 10000,
+    label: 'device topics, @TopicParam, 10,000 other subs',
+  },
+  { group: 'dto-o0', shape: 'dto', others: 0, label: 'validated class DTO' },
+] as const;
+
+const CONTESTANTS = [
+  { id: 'raw', name: 'raw MQTT.js' },
+  { id: 'module', name: 'nestjs-mqtt' },
+] as const;
+
+export async function instructions(ctx: BenchContext): Promise<void> {
+  try {
+    execFileSync('valgrind', ['--version'], { stdio: 'ignore' });
+  } catch {
+    ctx.log('instructions: skipped (valgrind is not installed: apt-get install valgrind)');
+    return;
+  }
+  const perFeed = ctx.config.quick ? 5000 : 20000;
+  const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'));
+  try {
+    for (const c of CASES) {
+      ctx.log(`instructions: ${c.label}, ${formatNumber(perFeed * 2)} messages counted`);
+      for (const contestant of CONTESTANTS) {
+        const perMsg = await count(dir, contestant.id, c.shape, c.others, perFeed);
+        ctx.log(`  ${contestant.id.padEnd(6)} ${formatNumber(perMsg)} instructions/msg`);
+        ctx.rows.push(
+          makeRow({
+            key: `instructions/${c.group}/${contestant.id}`,
+            scenario: 'instructions',
+            label: c.label,
+            contestant: contestant.name,
+            unit: 'instr/msg',
+            higherIsBetter: false,
+            samples: [perMsg],
+            perRound: perFeed * 2,
+          }),
+        );
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Runs one contestant under callgrind; instructions per message of the measured feeds. */
+function count(
+  dir: string,
+  kind: string,
+  shape: string,
+  others: number,
+  perFeed: number,
+): Promise<number> {
+  const out = join(dir, `${kind}-${shape}-${others}.out`);
+  const args = [
+    '--tool=callgrind',
+    '--instr-atstart=no',
+    `--callgrind-out-file=${out}`,
+    process.execPath,
+    '-r',
+    REGISTER_TS,
+    WORKER,
+    kind,
+    shape,
+    String(others),
+    String(perFeed),
+  ];
+  return new Promise((resolvePerMsg, reject) => {
+    const child = spawn('valgrind', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => {
+      const collected = /Collected : (\d+)/.exec(stderr);
+      const line = stdout.trim().split('\n').pop() ?? '';
+      if (code !== 0 || !collected || !line.startsWith('{')) {
+        reject(
+          new Error(`callgrind run ${kind} ${shape} failed (exit ${code}): ${stderr.slice(-500)}`),
+        );
+        return;
+      }
+      const { messages, bad } = JSON.parse(line) as { messages: number; bad: number };
+      if (bad > 0) reject(new Error(`${kind} ${shape}: ${bad} handler calls got a wrong value`));
+      else resolvePerMsg(Number(collected[1]) / messages);
+    });
+  });
+}
