@@ -35,7 +35,7 @@ export class TopicNode<T> {
    * that starts with another character has no literal child, known without slicing it.
    */
   heads: Uint32Array | undefined = undefined;
-  /** The last level looked up among `children`, and what it found (possibly nothing). */
+  /** The last level found among `children`, and its node. */
   memoKey: string | undefined = undefined;
   memoChild: TopicNode<T> | undefined = undefined;
 
@@ -79,8 +79,11 @@ export class TopicNode<T> {
     }
     const text = walk.text(i);
     const child = children.get(text);
-    this.memoKey = text;
-    this.memoChild = child;
+    // Only what was found is remembered: a miss costs no write, and misses rarely repeat.
+    if (child !== undefined) {
+      this.memoKey = text;
+      this.memoChild = child;
+    }
     return child;
   }
 
