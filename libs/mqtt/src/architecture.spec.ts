@@ -67,12 +67,10 @@ describe('architecture rules', () => {
     expect(users).toEqual(['connection/mqtt-client.internals.ts']);
   });
 
-  it("only nest.internals.ts touches Nest's private context creators", () => {
+  it("only nest.internals.ts touches Nest's private context creators and consumers", () => {
     const users = files
-      .filter(
-        (f) =>
-          /ContextCreator\b(?!\))/.test(f.text) &&
-          /(guards|interceptors|pipes|filters)ContextCreator/.test(f.text),
+      .filter((f) =>
+        /\b(guards|interceptors|pipes|filters)(ContextCreator|Consumer)\b/.test(f.text),
       )
       .map((f) => f.path);
     expect(users).toEqual(['explorer/nest.internals.ts']);
