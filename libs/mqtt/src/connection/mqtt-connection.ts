@@ -175,15 +175,15 @@ export class MqttConnection {
     return undefined;
   }
 
+  /** One clock read per burst: cleared in the event loop's check phase, after a read's packets. */
+  private stamped = false;
+  private readonly unstamp = (): boolean => (this.stamped = false);
+
   /**
    * Called by MQTT.js for every incoming PUBLISH (QoS 2: at PUBREL) before it acknowledges.
    * The client always reads on, so acknowledgements, SUBACKs and PINGRESPs are never starved;
    * a QoS 1/2 acknowledgement waits for the inbound side, in arrival order.
    */
-  /** One clock read per burst: cleared in the event loop's check phase, after a read's packets. */
-  private stamped = false;
-  private readonly unstamp = (): boolean => (this.stamped = false);
-
   private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
     if (!this.stamped) {
       this.stamped = true;
