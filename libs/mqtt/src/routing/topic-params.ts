@@ -2,7 +2,7 @@
  * The values of a filter's named wildcards (`+deviceId`, `#path`) in a matching topic: the whole
  * record, or one value without building it.
  */
-import type { ParsedFilter } from './topic.utils';
+import type { ParsedFilter, TopicParam } from './topic.utils';
 
 const NO_PARAMS: Record<string, string> = Object.freeze({});
 
@@ -20,24 +20,7 @@ export function extractTopicParams(parsed: ParsedFilter, topic: string): Record<
   const params = parsed.params;
   if (params.length === 0) return NO_PARAMS;
   const values: Record<string, string> = {};
-  // `start` is the offset of level `level` in the topic, or past the end when there is no such level.
-  let level = 0;
-  let start = 0;
-  for (const param of params) {
-    while (level < param.level && start <= topic.length) {
-      const slash = topic.indexOf('/', start);
-      start = slash === -1 ? topic.length + 1 : slash + 1;
-      level++;
-    }
-    if (start > topic.length) {
-      values[param.name] = '';
-    } else if (param.wildcard === '#') {
-      values[param.name] = topic.slice(start);
-    } else {
-      const end = topic.indexOf('/', start);
-      values[param.name] = end === -1 ? topic.slice(start) : topic.slice(start, end);
-    }
-  }
+  for (const param of params) values[param.name] = paramValue(param, topic);
   return values;
 }
 
@@ -53,19 +36,22 @@ export function extractTopicParams(parsed: ParsedFilter, topic: string): Record<
 export function topicParam(parsed: ParsedFilter, topic: string, name: string): string | undefined {
   const params = parsed.params;
   for (let i = 0; i < params.length; i++) {
-    const param = params[i];
-    if (param.name !== name) continue;
-    // Character loops rather than `indexOf`: the JIT inlines them (a lookup per message).
-    const length = topic.length;
-    let start = 0;
-    for (let level = 0; level < param.level; start++) {
-      if (start >= length) return '';
-      if (topic.charCodeAt(start) === 47 /* / */) level++;
-    }
-    if (param.wildcard === '#') return topic.slice(start);
-    let end = start;
-    while (end < length && topic.charCodeAt(end) !== 47 /* / */) end++;
-    return topic.slice(start, end);
+    if (params[i].name === name) return paramValue(params[i], topic);
   }
   return undefined;
+}
+
+/** The text of `param`'s level (`#`: from its level on) in `topic`; `''` past the last level. */
+function paramValue(param: TopicParam, topic: string): string {
+  // Character loops rather than `indexOf`: the JIT inlines them (a lookup per message).
+  const length = topic.length;
+  let start = 0;
+  for (let level = 0; level < param.level; start++) {
+    if (start >= length) return '';
+    if (topic.charCodeAt(start) === 47 /* / */) level++;
+  }
+  if (param.wildcard === '#') return topic.slice(start);
+  let end = start;
+  while (end < length && topic.charCodeAt(end) !== 47 /* / */) end++;
+  return topic.slice(start, end);
 }
