@@ -13,17 +13,13 @@
  */
 import { spawn } from 'node:child_process';
 import { createServer, type Socket } from 'node:net';
-import { Injectable, Module, type Type } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { connect } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
-import { MqttModule, Payload, Subscribe, TopicParam } from 'nestjs-mqtt';
-import { otherFilters, PAYLOAD } from '../src/shared';
-import { handlerClasses, LOG_LEVELS } from './apps';
+import { otherFilters, PAYLOAD, type HandlerShape } from '../src/shared';
+import type { MessageSink } from './drain-counter';
+import { moduleAppModule, startModuleApp } from './module-app';
 import { validateRawConfig } from './raw-config.dto';
-import { ReadingDto } from './reading.dto';
+import { rawHandler } from './raw-handler';
 
 const [kind, shape, othersArg, perFeedArg] = process.argv.slice(2);
 const others = otherFilters(Number(othersArg ?? 0));
@@ -31,19 +27,23 @@ const perFeed = Number(perFeedArg ?? 20000);
 const WARM_FEEDS = 3;
 const MEASURED_FEEDS = 2;
 
+const FILTER = 'bench/r1/+/data';
 let count = 0;
 let bad = 0;
 let fed: () => void = () => undefined;
-const hit = (): void => {
-  if (++count === perFeed) fed();
-};
-const onDevice = (id: string): void => {
-  if (id.length < 4 || id.charCodeAt(0) !== 100 /* d */) bad++;
-  hit();
-};
-const onReading = (dto: ReadingDto | undefined): void => {
-  if (dto === undefined || dto.seq !== 1) bad++;
-  hit();
+/** Counts each feed and checks what the handlers pass, as the receivers' DrainCounter does. */
+const sink: MessageSink = {
+  hit: () => {
+    if (++count === perFeed) fed();
+  },
+  device: (id) => {
+    if (id.length < 4 || id.charCodeAt(0) !== 100 /* d */) bad++;
+    sink.hit();
+  },
+  reading: (dto) => {
+    if (dto === undefined || dto.seq !== 1) bad++;
+    sink.hit();
+  },
 };
 
 /** The PUBLISH packets of one feed, in 64 KiB chunks: one topic per device, or one topic. */
@@ -97,35 +97,6 @@ function fakeBroker(onSubscribed: (socket: Socket) => void): Promise<number> {
   );
 }
 
-function rawHandler(): (topic: string, payload: Buffer) => void {
-  if (shape === 'device') return (topic) => onDevice(topic.split('/')[2]);
-  return (_topic, payload) => {
-    const dto = plainToInstance(ReadingDto, JSON.parse(payload.toString('utf8')) as object);
-    onReading(validateSync(dto, { forbidUnknownValues: false }).length === 0 ? dto : undefined);
-  };
-}
-
-function moduleHandler(): Type {
-  if (shape === 'device') {
-    @Injectable()
-    class DeviceHandler {
-      @Subscribe('bench/r1/+id/data')
-      onReading(@TopicParam('id') id: string): void {
-        onDevice(id);
-      }
-    }
-    return DeviceHandler;
-  }
-  @Injectable()
-  class ReadingHandler {
-    @Subscribe('bench/r1/+/data')
-    onReading(@Payload() dto: ReadingDto): void {
-      onReading(dto);
-    }
-  }
-  return ReadingHandler;
-}
-
 function callgrind(on: boolean): Promise<void> {
   return new Promise((resolve) => {
     spawn('callgrind_control', ['-i', on ? 'on' : 'off', String(process.pid)], {
@@ -163,19 +134,13 @@ async function start(url: string, port: number): Promise<void> {
     // As every raw contestant of the benchmark: the configuration validated at startup.
     validateRawConfig({ MQTT_BROKER_URL: url, MQTT_BROKER_PORT: String(port) });
     const client = connect(url, { reconnectPeriod: 0 });
-    client.on('message', rawHandler());
+    client.on('message', rawHandler(shape as HandlerShape, FILTER, sink));
     for (const filter of others) client.subscribe(filter);
-    client.subscribe('bench/r1/+/data');
+    client.subscribe(FILTER);
     return;
   }
-  const otherHandlers = handlerClasses(others, 100, (f) => Subscribe(f), Injectable(), 'Other');
-  @Module({
-    imports: [MqttModule.forRoot({ MQTT_BROKER_URL: url })],
-    providers: [...otherHandlers, moduleHandler()],
-  })
-  class AppModule {}
-  const app = await NestFactory.createApplicationContext(AppModule, { logger: LOG_LEVELS });
-  await app.init();
+  const measured = { filter: FILTER, qos: 0 as const, shape: shape as HandlerShape, sink };
+  await startModuleApp(moduleAppModule({ url, clientId: 'instructions', measured, others }));
 }
 
 void main();

@@ -13,40 +13,16 @@
  * and bad handler calls; `rss` the resident memory now.
  */
 import { performance } from 'node:perf_hooks';
-import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
 import { connectAsync, type MqttClient } from 'mqtt';
 import type { MqttQos } from 'nestjs-mqtt';
 import { otherFilters, type HandlerShape } from '../src/shared';
-import { strayCounter, wildcardLevel } from './apps';
-import { DrainCounter, type MessageSink } from './drain-counter';
+import { strayCounter } from './apps';
+import { DrainCounter } from './drain-counter';
 import { env, memorySample, profiler, ready, run, serve } from './ipc';
 import { moduleAppModule, startModuleApp } from './module-app';
 import { startNestTransportApp } from './nest-app';
 import { validateRawConfig } from './raw-config.dto';
-import { ReadingDto } from './reading.dto';
-
-type RawHandler = (topic: string, payload: Buffer) => void;
-
-/** The raw MQTT.js handler of one shape: the same work, wired by hand. */
-function rawHandler(shape: HandlerShape, filter: string, sink: MessageSink): RawHandler {
-  switch (shape) {
-    case 'device': {
-      const level = wildcardLevel(filter);
-      return (topic) => sink.device(topic.split('/')[level]);
-    }
-    case 'dto':
-      // What the module does for `@Payload() dto: ReadingDto`: JSON, class-transformer,
-      // class-validator with the same options.
-      return (_topic, payload) => {
-        const dto = plainToInstance(ReadingDto, JSON.parse(payload.toString('utf8')) as object);
-        const errors = validateSync(dto, { forbidUnknownValues: false });
-        sink.reading(errors.length === 0 ? dto : undefined);
-      };
-    default:
-      return () => sink.hit();
-  }
-}
+import { rawHandler, type RawHandler } from './raw-handler';
 
 async function startRaw(
   url: string,
