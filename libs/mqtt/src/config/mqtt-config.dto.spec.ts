@@ -1,5 +1,5 @@
 import { plainToInstance } from 'class-transformer';
-import { validateSync } from 'class-validator';
+import { getMetadataStorage, validateSync } from 'class-validator';
 import { MQTT_CONFIG_KEY_TABLE, MQTT_CONFIG_KEYS } from './mqtt-config.constants';
 import { getMqttValueParser, IsEnvInt } from './mqtt-config.decorators';
 import { MqttConfigDto } from './mqtt-config.dto';
@@ -90,5 +90,23 @@ describe('MqttConfigDto', () => {
     expect(errors[0].constraints).toEqual({
       isEnvInt: 'MQTT_EXTRA must be a whole number from 1 to 9, got "10".',
     });
+  });
+
+  it('shares one constraint class per decorator name among its properties', () => {
+    // Distinct classes per property widen class-validator's hot call for every payload DTO.
+    const metadatas = getMetadataStorage().getTargetValidationMetadatas(
+      MqttConfigDto,
+      '',
+      true,
+      false,
+    );
+    const classes = new Map<string, Set<unknown>>();
+    for (const m of metadatas) {
+      classes.set(m.name ?? '', (classes.get(m.name ?? '') ?? new Set()).add(m.constraintCls));
+    }
+    expect(metadatas.length).toBeGreaterThanOrEqual(MQTT_CONFIG_KEYS.length);
+    expect(classes.get('isEnvInt')?.size).toBe(1);
+    expect([...classes.values()].every((set) => set.size === 1)).toBe(true);
+    expect(classes.size).toBeLessThan(16);
   });
 });
