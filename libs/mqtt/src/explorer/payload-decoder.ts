@@ -34,8 +34,12 @@ export function payloadDecoder(
     return decodePayload;
   }
   const cls = metatype as Type<object>;
+  // What the payload is read as, for the "not UTF-8" error; built once, not per message.
+  const wanted = `JSON for ${cls.name}`;
   // A pipe (such as a global ValidationPipe) gets the parsed JSON and does the rest itself.
-  if (pipesApply || validation === false) return (payload) => parseObject(payload, cls, true);
+  if (pipesApply || validation === false) {
+    return (payload) => parseObject(payload, cls, wanted, true);
+  }
   const { transform = true, ...validatorOptions } = validation;
   const options = { forbidUnknownValues: false, ...validatorOptions };
   // Options only when groups are set: class-transformer merges what it is given into its
@@ -43,7 +47,11 @@ export function payloadDecoder(
   const transformOptions = options.groups === undefined ? undefined : { groups: options.groups };
   return (payload) => {
     // plainToInstance skips `__proto__` and `constructor` itself: no reviver needed here.
-    const instance = plainToInstance(cls, parseObject(payload, cls, false), transformOptions);
+    const instance = plainToInstance(
+      cls,
+      parseObject(payload, cls, wanted, false),
+      transformOptions,
+    );
     const errors = validateSync(instance, options);
     if (errors.length > 0) {
       throw new MqttPayloadError(messages.PAYLOAD_INVALID(cls.name, formatErrors(errors)));
@@ -57,10 +65,10 @@ export function payloadDecoder(
  * object handed on as it is (to a pipe, or to the handler), where a careless merge could reach a
  * prototype through them.
  */
-function parseObject(payload: Buffer, cls: Type<object>, guard: boolean): object {
+function parseObject(payload: Buffer, cls: Type<object>, wanted: string, guard: boolean): object {
   let json: unknown;
   try {
-    const text = utf8Text(payload, `JSON for ${cls.name}`);
+    const text = utf8Text(payload, wanted);
     json = JSON.parse(text, guard && UNSAFE_KEY.test(text) ? withoutUnsafeKeys : undefined);
   } catch (error) {
     if (error instanceof MqttPayloadError) throw error;
