@@ -9,6 +9,7 @@ import {
   Catch,
   Controller,
   Injectable,
+  ParseIntPipe,
   UseFilters,
   UseGuards,
   UseInterceptors,
@@ -26,7 +27,7 @@ import {
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { IsNumber, IsString } from 'class-validator';
 import { tap, type Observable } from 'rxjs';
-import { MqttContext, Payload, Subscribe, Topic } from 'nestjs-mqtt';
+import { MqttContext, Payload, Subscribe, Topic, TopicParam } from 'nestjs-mqtt';
 import { startAedes, type AedesBroker } from './support';
 import { Fence, startApp, type StartedApp } from './fixtures/routing-helpers';
 
@@ -247,6 +248,17 @@ class GuardedController {
   }
 }
 
+/** Pipes given as classes to parameter decorators, one of them with a dependency. */
+@Injectable()
+class ParamPipes {
+  constructor(private readonly trail: Trail) {}
+
+  @Subscribe('param-pipes/+id')
+  on(@TopicParam('id', ParseIntPipe) id: number, @Payload(UpperPipe) text: string): void {
+    this.trail.push(`handler ${typeof id} ${id} ${text}`);
+  }
+}
+
 describe('Nest enhancers on MQTT handlers (section 4)', () => {
   let aedes: AedesBroker;
   let current: StartedApp | undefined;
@@ -356,6 +368,24 @@ describe('Nest enhancers on MQTT handlers (section 4)', () => {
     expect(handlerFailures(current).map((f) => f.message)).toEqual([
       expect.stringMatching(/GuardedController\.on.*ctl\/deny.*forbidden/i),
     ]);
+  });
+
+  it('pipe classes given to @TopicParam() and @Payload() run, built by Nest in the handler module', async () => {
+    // Not providers of the module: Nest makes them injectables, as for @Param('id', ParseIntPipe).
+    current = await startApp({ broker: aedes, providers: [Trail, Fence, ParamPipes] });
+    await current.mqtt.publish('param-pipes/42', 'quiet', { qos: 1 });
+    await current.mqtt.publish('param-pipes/x', 'never', { qos: 1 });
+    await current.fence();
+    // Nest runs every parameter's pipes, so the payload pipe also ran for the refused id.
+    expect(current.get(Trail).events).toEqual([
+      'upper-pipe metatype=String',
+      'handler number 42 QUIET',
+      'upper-pipe metatype=String',
+    ]);
+    const failures = handlerFailures(current);
+    expect(failures).toHaveLength(1);
+    expect(failures[0].message).toContain('ParamPipes.on');
+    expect(failures[0].message).toContain('numeric string is expected');
   });
 
   it('APP_PIPE, APP_GUARD, APP_INTERCEPTOR and APP_FILTER providers apply to MQTT handlers', async () => {

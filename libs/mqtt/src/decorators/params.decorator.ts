@@ -1,4 +1,5 @@
 import type { PipeTransform, Type } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
 import { MQTT_ARGS_METADATA } from '../mqtt.constants';
 
 /**
@@ -38,7 +39,28 @@ function argDecorator(type: MqttParamType, data?: string, pipes: Pipe[] = []): P
       target.constructor,
       key,
     );
+    recordPipeClasses(target.constructor, key, index, pipes);
   };
+}
+
+/**
+ * Pipes given as classes (`@TopicParam('id', ParseIntPipe)`) are also recorded under Nest's
+ * route-argument key, where Nest's scanner finds them for every provider and controller and
+ * makes each an injectable of the handler's module, as for `@Param('id', ParseIntPipe)`;
+ * otherwise Nest would have no instance of them to give, and they would be dropped silently.
+ * Nothing else reads that key for a method that is not also an HTTP or microservice handler.
+ */
+function recordPipeClasses(host: object, key: string | symbol, index: number, pipes: Pipe[]) {
+  const classes = pipes.filter((p) => typeof p === 'function');
+  if (classes.length === 0) return;
+  const recorded: Record<string, unknown> =
+    Reflect.getMetadata(ROUTE_ARGS_METADATA, host, key) ?? {};
+  Reflect.defineMetadata(
+    ROUTE_ARGS_METADATA,
+    { ...recorded, [`nestjs-mqtt-pipes:${index}`]: { index, pipes: classes } },
+    host,
+    key,
+  );
 }
 
 function split(dataOrPipe: string | Pipe | undefined, pipes: Pipe[]): [string | undefined, Pipe[]] {
