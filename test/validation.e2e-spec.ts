@@ -123,4 +123,24 @@ describe('payload validation', () => {
     // Two payloads, one validation each: the pipe's.
     expect(validations).toBe(2);
   });
+
+  it('warns at bootstrap when a handler has no decorator metadata (tsx, esbuild), and says what to do', async () => {
+    @Injectable()
+    class Untyped {
+      readonly received: unknown[] = [];
+      @Subscribe('v/untyped')
+      onReading(@Payload() reading: ReadingDto): void {
+        this.received.push(reading);
+      }
+    }
+    // What a compiler without "emitDecoratorMetadata" leaves: no parameter types.
+    Reflect.deleteMetadata('design:paramtypes', Untyped.prototype, 'onReading');
+    current = await startMqttApp({ broker, providers: [Readings, Untyped] });
+    const warnings = current.logger.mqtt('warn').filter((w) => w.includes('decorator metadata'));
+    // Once, for the handler without metadata only.
+    expect(warnings).toEqual([expect.stringContaining('Untyped.onReading has no decorator')]);
+    expect(warnings[0]).toContain('not validated');
+    expect(warnings[0]).toContain('emitDecoratorMetadata');
+    expect(warnings[0]).toContain('expectedType: SomeDto');
+  });
 });

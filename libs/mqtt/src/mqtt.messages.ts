@@ -80,6 +80,8 @@ export const UNUSED_TOPIC_PARAM = (handler: string, filter: string, name: string
   `Named wildcard "${name}" in ${JSON.stringify(filter)} of ${handler} is never read by @TopicParam('${name}') or @TopicParams(): remove the name (a plain wildcard is "+" or "#") or read it.`;
 export const PARAM_NOT_IN_FILTER = (handler: string, name: string) =>
   `@TopicParam('${name}') of ${handler} names no wildcard of its @Subscribe filters: write the wildcard as "+${name}" or "#${name}".`;
+export const NO_DECORATOR_METADATA = (handler: string) =>
+  `${handler} has no decorator metadata, so nothing tells the type of its @Payload() parameter: the payload is decoded as JSON (or text) and not validated. Build with a compiler that emits the metadata (Nest CLI, tsc or SWC with "emitDecoratorMetadata": true; tsx and esbuild do not), or name the type in a pipe: @Payload(new ValidationPipe({ expectedType: SomeDto })).`;
 export const REQUEST_SCOPED = (handler: string) =>
   `${handler} is request-scoped or transient; MQTT handlers must live in singleton providers, so it is skipped.`;
 export const PAYLOAD_INVALID = (type: string, errors: string) =>

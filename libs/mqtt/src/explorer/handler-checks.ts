@@ -1,8 +1,10 @@
+import { ValidationPipe } from '@nestjs/common';
 import { MqttParamType, type MqttArgsMetadata } from '../decorators/params.decorator';
 import type { MqttSubscribeMetadata } from '../decorators/subscribe.decorator';
 import { MqttSubscribeError } from '../errors/mqtt-subscribe.error';
 import * as messages from '../mqtt.messages';
 import { filterErrorReason, parseFilter } from '../routing/topic.utils';
+import type { HandlerPlan } from './handler-invoker';
 
 /**
  * Checks a handler's named wildcards against its `@TopicParam()`s, at bootstrap: a wildcard
@@ -47,4 +49,22 @@ export function checkTopicParams(
   for (const param of read) {
     if (!named.has(param)) throw new MqttSubscribeError(messages.PARAM_NOT_IN_FILTER(name, param));
   }
+}
+
+/**
+ * Whether a handler's whole `@Payload()` has no declared type (the build emitted no decorator
+ * metadata: tsx, esbuild) where the type matters: with no pipe on the payload the module decodes
+ * and validates by that type; with pipes, a `ValidationPipe` without `expectedType` needs it
+ * (Nest's own rule for its handlers).
+ */
+export function payloadTypeMissing(plan: HandlerPlan): boolean {
+  const payload = plan.params.find((p) => p.type === MqttParamType.PAYLOAD && !p.data);
+  if (!payload || payload.metatype !== undefined) return false;
+  const pipes = [...plan.pipes, ...payload.pipes];
+  if (pipes.length === 0) return true;
+  return pipes.some(
+    (pipe) =>
+      pipe instanceof ValidationPipe &&
+      !(pipe as unknown as { expectedType?: unknown }).expectedType,
+  );
 }

@@ -22,7 +22,7 @@ import { getMqttServiceToken } from '../mqtt.tokens';
 import { MqttEventBus } from '../mqtt-event-bus';
 import { MqttRouter } from '../routing/mqtt.router';
 import { resolveConfigTopics, type ConfigLookup } from './config-topics';
-import { checkTopicParams } from './handler-checks';
+import { checkTopicParams, payloadTypeMissing } from './handler-checks';
 import { createInvoker } from './handler-invoker';
 import { handlerPlan } from './handler-plan';
 import { missingNestInternals, nestConsumers, type NestConsumers } from './nest.internals';
@@ -169,6 +169,7 @@ export class MqttExplorer implements OnModuleInit, OnApplicationShutdown {
       moduleKey,
       validation: this.options.validation ?? {},
     });
+    if (payloadTypeMissing(plan)) this.bus.log('warn', messages.NO_DECORATOR_METADATA(name));
     const invoke = createInvoker(plan, this.nest);
     // One registration per method, so overlapping filters of stacked @Subscribe run it once.
     const { handler } = this.router.register(
