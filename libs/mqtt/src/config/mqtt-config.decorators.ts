@@ -26,7 +26,8 @@ type ConstraintClass = new () => object;
  * property so decorated; the parser travels in the metadata's `constraints`. Given a plain
  * `validator` object, `registerDecorator` makes a new class per property: the ~40 keys of
  * MqttConfigDto then became ~40 hidden classes at class-validator's `instance.validate(...)`
- * call, and every payload DTO validated after them ran ~5% more instructions (bench/README.md).
+ * call, and every payload DTO validated after them ran ~5% more instructions
+ * (docs/benchmarks.md, "This round").
  * Memoised by name: building a class registers it with class-validator, which is global.
  */
 const constraintClasses = new Map<string, ConstraintClass>();
