@@ -58,8 +58,9 @@ export function checkTopicParams(
  * (Nest's own rule for its handlers).
  */
 export function payloadTypeMissing(plan: HandlerPlan): boolean {
-  const payload = plan.params.find((p) => p.type === MqttParamType.PAYLOAD && !p.data);
-  if (!payload || payload.metatype !== undefined) return false;
+  // The parameter handlerPlan decodes by: the first @Payload(), when it takes the whole payload.
+  const payload = plan.params.find((p) => p.type === MqttParamType.PAYLOAD);
+  if (!payload || payload.data !== undefined || payload.metatype !== undefined) return false;
   const pipes = [...plan.pipes, ...payload.pipes];
   if (pipes.length === 0) return true;
   return pipes.some(
