@@ -11,7 +11,9 @@
  * - BENCH_PROFILE=1: CPU-profile the measured workers from their first measured request to their
  *   exit (profiles-<date>/ in the results dir; their hot spots are printed);
  * - BENCH_RESULTS: directory of the JSON/SVG results (default bench/results);
- * - BENCH_VERBOSE=1: echo the workers' output.
+ * - BENCH_VERBOSE=1: echo the workers' output;
+ * - BENCH_NODE_FLAGS: extra Node/V8 flags for every worker, to look into a run
+ *   (`--trace-gc`, `--perf-basic-prof` for `perf record`, ...).
  */
 import { resolve } from 'node:path';
 

@@ -36,8 +36,22 @@ export interface DrainResult {
   readonly rate: number;
   /** CPU time (user + system) of the receiver process per message, in microseconds. */
   readonly cpuUsPerMsg: number;
+  /** What the receiver process did during the drain (Linux /proc; zeros elsewhere). */
+  readonly counters?: ProcessCounters;
   /** False when it stopped waiting because no message came for a while. */
   readonly complete: boolean;
+}
+
+/** A receiver's counters over a drain (bench/workers/proc-counters.ts). */
+export interface ProcessCounters {
+  /** CPU time of the JavaScript thread alone, in nanoseconds. */
+  readonly mainThreadNs: number;
+  /** read(2)-family syscalls: socket reads, mostly. */
+  readonly reads: number;
+  /** Times the process gave up the CPU to wait (for the socket, or for GC helper threads). */
+  readonly voluntarySwitches: number;
+  /** Times the kernel took the CPU away for another process. */
+  readonly forcedSwitches: number;
 }
 
 /**

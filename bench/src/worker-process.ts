@@ -76,7 +76,14 @@ export class WorkerProcess {
     for (const [key, value] of Object.entries(options.env ?? {})) env[key] = String(value);
     const child = spawn(
       process.execPath,
-      [...(options.execArgv ?? []), '-r', REGISTER_TS, resolve(WORKERS_DIR, script)],
+      [
+        // BENCH_NODE_FLAGS: for looking into a run (--trace-gc, --perf-basic-prof, ...).
+        ...(process.env.BENCH_NODE_FLAGS?.split(' ').filter(Boolean) ?? []),
+        ...(options.execArgv ?? []),
+        '-r',
+        REGISTER_TS,
+        resolve(WORKERS_DIR, script),
+      ],
       { env, stdio: ['ignore', 'pipe', 'pipe', 'ipc'] },
     );
     trackChild(child);

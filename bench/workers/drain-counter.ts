@@ -5,7 +5,8 @@
  * first) is inside the window.
  */
 import { performance } from 'node:perf_hooks';
-import type { DrainResult } from '../src/shared';
+import type { DrainResult, ProcessCounters } from '../src/shared';
+import { countersSince, processCounters } from './proc-counters';
 
 /** What the measured handler of every contestant calls, once per message. */
 export interface MessageSink {
@@ -23,6 +24,7 @@ export class DrainCounter implements MessageSink {
   private expected = 0;
   private t0 = 0;
   private cpu0: NodeJS.CpuUsage = process.cpuUsage();
+  private counters0: ProcessCounters = processCounters();
   private stream: NodeJS.EventEmitter | undefined;
   private result: DrainResult | undefined;
   private resolve: ((result: DrainResult) => void) | undefined;
@@ -56,6 +58,7 @@ export class DrainCounter implements MessageSink {
     if (this.t0 !== 0) return;
     this.t0 = performance.now();
     this.cpu0 = process.cpuUsage();
+    this.counters0 = processCounters();
   };
 
   /** Resets the counter for `expected` messages; the clock starts at the next bytes read. */
@@ -102,6 +105,7 @@ export class DrainCounter implements MessageSink {
   private finish(complete: boolean, t1: number): void {
     if (this.result) return;
     const cpu = process.cpuUsage(this.cpu0);
+    const counters = countersSince(this.counters0, processCounters());
     const received = Math.min(this.count, this.expected);
     const elapsedMs = received > 0 && this.t0 > 0 ? t1 - this.t0 : 0;
     this.result = {
@@ -110,6 +114,7 @@ export class DrainCounter implements MessageSink {
       elapsedMs,
       rate: elapsedMs > 0 ? (received * 1000) / elapsedMs : 0,
       cpuUsPerMsg: received > 0 ? (cpu.user + cpu.system) / received : 0,
+      counters,
       complete,
     };
     this.stopWatchdog();

@@ -83,7 +83,9 @@ const NO_ROUTES: readonly MqttRoute[] = Object.freeze([]);
  */
 export class MqttRouter {
   private readonly tree = new TopicTree<RoutedHandler>();
-  private readonly cache = new TopicCache<RoutedHandler[]>((topic) => this.tree.match(topic));
+  private readonly cache = new TopicCache<readonly RoutedHandler[]>((topic) =>
+    this.tree.match(topic),
+  );
   private readonly subscriptions = new Map<string, MqttBrokerSubscription>();
   private nextId = 1;
 

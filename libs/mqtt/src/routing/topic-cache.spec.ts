@@ -4,6 +4,8 @@ import { TopicCache } from './topic-cache';
 const WINDOW = 4096;
 /** Windows the cache stays off before it is tried again (TopicCache's RETRY_WINDOWS). */
 const RETRY_WINDOWS = 16;
+/** The longest wait between tries (TopicCache's MAX_RETRY_WINDOWS). */
+const MAX_RETRY_WINDOWS = 256;
 /** Topics remembered before the cache starts over (TopicCache's CACHE_SIZE). */
 const CACHE_SIZE = 10_000;
 
@@ -141,6 +143,34 @@ describe('TopicCache', () => {
     distinct(s.cache, WINDOW, 'still-cold');
     expect(isRemembered(s, 'x')).toBe(false);
     expect(isRemembered(s, 'y')).toBe(false);
+  });
+
+  it('waits twice as long after each cold try, up to a limit, and as little again once warm', () => {
+    const s = setup();
+    /** Lookups until the cache remembers again (two topics in turn: each a real lookup). */
+    const offFor = (): number => {
+      let n = 0;
+      for (;;) {
+        s.cache.get('probe-b');
+        n += 2;
+        if (isRemembered(s, 'probe-a')) return n;
+      }
+    };
+    distinct(s.cache, WINDOW, 'cold'); // off, first wait: RETRY_WINDOWS
+    const waits: number[] = [];
+    for (let tries = 0; tries < 7; tries++) {
+      waits.push(Math.round(offFor() / WINDOW));
+      distinct(s.cache, WINDOW, `still-cold-${tries}`); // the try stays cold: off again
+    }
+    expect(waits).toEqual(
+      [16, 32, 64, 128, 256, 512, 1024].map((w) => Math.min(w, MAX_RETRY_WINDOWS)),
+    );
+
+    // A warm window resets the wait.
+    offFor();
+    for (let i = 0; i < WINDOW; i++) s.cache.get(`hot/${i % 2}`);
+    distinct(s.cache, WINDOW, 'cold-again');
+    expect(Math.round(offFor() / WINDOW)).toBe(RETRY_WINDOWS);
   });
 
   it('stays on after being tried again when topics repeat by then', () => {

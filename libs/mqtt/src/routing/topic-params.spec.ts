@@ -21,6 +21,9 @@ describe('extractTopicParams', () => {
     ['$share/g-1/a/+id', 'a/42', { id: '42' }],
     ['a/+b/#c', 'a/x', { b: 'x', c: '' }],
     ['+x/#y', 'ü/温度/🌡', { x: 'ü', y: '温度/🌡' }],
+    ['plant/hall-7/sensors/+id/data', 'plant/hall-7/sensors/dev-42/data', { id: 'dev-42' }],
+    ['plant/ü/+id/#rest', 'plant/ü/d1', { id: 'd1', rest: '' }],
+    ['+site/hall//+dev', 's1/hall//d9', { site: 's1', dev: 'd9' }],
   ])('%j on %j', (raw, topic, expected) => {
     const parsed = parseFilter(raw);
     expect(topicMatches(parsed.matchFilter, topic)).toBe(true);

@@ -43,15 +43,22 @@ export function topicParam(parsed: ParsedFilter, topic: string, name: string): s
 
 /** The text of `param`'s level (`#`: from its level on) in `topic`; `''` past the last level. */
 function paramValue(param: TopicParam, topic: string): string {
-  // Character loops rather than `indexOf`: the JIT inlines them (a lookup per message).
-  const length = topic.length;
-  let start = 0;
-  for (let level = 0; level < param.level; start++) {
-    if (start >= length) return '';
-    if (topic.charCodeAt(start) === 47 /* / */) level++;
-  }
+  // `indexOf` rather than a loop over the characters: it scans in native code, where a loop
+  // pays a check per character (device topics are long).
+  const start = param.offset ?? levelStart(topic, param.level);
+  if (start < 0 || start > topic.length) return '';
   if (param.wildcard === '#') return topic.slice(start);
-  let end = start;
-  while (end < length && topic.charCodeAt(end) !== 47 /* / */) end++;
-  return topic.slice(start, end);
+  const end = topic.indexOf('/', start);
+  return topic.slice(start, end < 0 ? topic.length : end);
+}
+
+/** Where level number `level` of `topic` starts, or -1 when the topic has fewer levels. */
+function levelStart(topic: string, level: number): number {
+  let start = 0;
+  for (let i = 0; i < level; i++) {
+    const slash = topic.indexOf('/', start);
+    if (slash < 0) return -1;
+    start = slash + 1;
+  }
+  return start;
 }

@@ -161,12 +161,18 @@ describe('TopicTree', () => {
     expect(tree.match('a/b')).toEqual([]);
   });
 
-  it('returns a new array per call', () => {
-    const tree = treeOf(['a']);
-    const first = tree.match('a');
-    first.push('mutated');
-    expect(tree.match('a')).toEqual(['a']);
-    expect(tree.match('b')).not.toBe(tree.match('b'));
+  it('returns a new array when several values match, a shared frozen one for none or one', () => {
+    const tree = treeOf(['a', '+', 'b']);
+    const several = tree.match('a');
+    expect(several).toEqual(['a', '+']);
+    expect(tree.match('a')).not.toBe(several);
+    const one = tree.match('c');
+    expect(one).toEqual(['+']);
+    expect(tree.match('d')).toBe(one);
+    expect(Object.isFrozen(one)).toBe(true);
+    const none = treeOf(['x']).match('y');
+    expect(none).toEqual([]);
+    expect(Object.isFrozen(none)).toBe(true);
   });
 
   it('matches topics of any depth one after another, sharing nothing between calls', () => {
@@ -390,5 +396,51 @@ describe('TopicTree', () => {
       if (actual !== expected) mismatches.push(`${topic}: got [${actual}], want [${expected}]`);
     }
     expect(mismatches).toEqual([]);
+  });
+
+  it('compares literal chains in one piece and keeps them right as filters come and go', () => {
+    // Few filters over deep topics: long single-child chains, which the walk compares whole,
+    // broken and restored as filters ending, branching or holding `#` inside them come and go.
+    const random = prng(20261130);
+    const pick = <V>(items: readonly V[]): V => items[Math.floor(random() * items.length)];
+    const words = ['plant', 'line-1', 'sensors-of-hall-7', '', 'a', 'dev-00042'];
+    const topics = new Set<string>();
+    while (topics.size < 300) {
+      topics.add(Array.from({ length: 1 + Math.floor(random() * 6) }, () => pick(words)).join('/'));
+    }
+    const deep = [...topics].filter((t) => t.split('/').length >= 4);
+    const randomFilter = (): string => {
+      const levels = pick(deep).split('/');
+      const depth = 1 + Math.floor(random() * levels.length);
+      const kept = levels.slice(0, depth).map((level) => (random() < 0.15 ? '+' : level));
+      if (random() < 0.2) kept.push('#');
+      return kept.join('/');
+    };
+
+    const tree = new TopicTree<string>();
+    const live = new Set<string>();
+    const mismatches: string[] = [];
+    for (let step = 0; step < 400 && mismatches.length === 0; step++) {
+      const filter = live.size > 0 && random() < 0.4 ? pick([...live]) : randomFilter();
+      if (live.has(filter)) {
+        expect(tree.remove(filter, filter)).toBe(true);
+        live.delete(filter);
+      } else {
+        tree.add(filter, filter);
+        live.add(filter);
+      }
+      for (const topic of topics) {
+        const actual = [...tree.match(topic)].sort().join(' ');
+        const expected = [...live]
+          .filter((f) => topicMatches(f, topic))
+          .sort()
+          .join(' ');
+        if (actual !== expected) {
+          mismatches.push(`step ${step}, ${topic}: got [${actual}], want [${expected}]`);
+        }
+      }
+    }
+    expect(mismatches).toEqual([]);
+    expect(live.size).toBeGreaterThan(20);
   });
 });

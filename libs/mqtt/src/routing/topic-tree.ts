@@ -5,6 +5,9 @@
 
 import { bySeq, collect, sortBySeq, TopicNode, Walk, type Entry } from './topic-tree.walk';
 
+/** The result of every lookup that finds nothing. */
+const NONE: readonly never[] = Object.freeze([]);
+
 /**
  * A set of (topic filter, value) pairs that finds, for a topic name, every value whose filter
  * matches it under the MQTT 3.1.1 / 5 rules: `+` matches exactly one level, possibly empty; `#`
@@ -48,9 +51,10 @@ export class TopicTree<T> {
     if (slot === undefined) {
       slot = this.createSlot(matchFilter);
       this.slots.set(matchFilter, slot);
+      this.refreshRuns(matchFilter);
     }
     if (entry === undefined) {
-      entry = { value, seq: this.nextSeq++, refs: 0, mark: 0 };
+      entry = { value, seq: this.nextSeq++, refs: 0, mark: 0, alone: Object.freeze([value]) };
       this.entries.set(value, entry);
     }
     entry.refs++;
@@ -81,6 +85,7 @@ export class TopicTree<T> {
     if (slot.length === 0) {
       this.slots.delete(matchFilter);
       this.deleteSlot(matchFilter);
+      this.refreshRuns(matchFilter);
     }
     return true;
   }
@@ -90,22 +95,23 @@ export class TopicTree<T> {
    * match, in the order the values were first added.
    *
    * @param topic a topic name (not checked)
-   * @returns a new array of the matching values, empty when none match
+   * @returns the matching values: a new array when several match; when none or one does, a
+   *   shared frozen array (read it, never change it)
    */
-  match(topic: string): T[] {
+  match(topic: string): readonly T[] {
     const walk = this.walk;
     const out = walk.out;
     walk.begin(topic, ++this.stamp);
     if (topic.charCodeAt(0) === 36 /* $ */) {
       // `+` and `#` at the first level never match a `$` topic: only the literal branch can.
-      const child = this.root.childAt(walk, 0);
-      if (child !== undefined) collect(child, walk, 1);
+      const child = this.root.literal(walk, 0, 0);
+      if (child !== undefined) collect(child, walk, walk.stepLevels, walk.stepPos);
     } else {
-      collect(this.root, walk, 0);
+      collect(this.root, walk, 0, 0);
     }
     const n = walk.found;
-    if (n === 0) return [];
-    if (n === 1) return [out[0].value];
+    if (n === 0) return NONE;
+    if (n === 1) return out[0].alone;
     const found = n <= 16 ? out : out.slice(0, n);
     if (n <= 16) sortBySeq(found, n);
     else found.sort(bySeq);
@@ -157,6 +163,21 @@ export class TopicTree<T> {
       node = next;
     }
     return (node.values = []);
+  }
+
+  /**
+   * Recomputes the runs (`TopicNode.run`) of the nodes on the path of `filter`, which was just
+   * added or removed: only their runs can pass through a node that changed.
+   */
+  private refreshRuns(filter: string): void {
+    const levels = filter.split('/');
+    let node: TopicNode<T> | undefined = this.root;
+    for (let i = 0; node !== undefined; i++) {
+      node.updateRun();
+      if (i === levels.length) return;
+      const level = levels[i];
+      node = level === '+' ? node.plus : level === '#' ? undefined : node.children?.get(level);
+    }
   }
 
   /** Detaches the (now empty) slot of `filter` and prunes the nodes left empty. */

@@ -12,6 +12,12 @@ export interface Entry<T> {
   refs: number;
   /** Stamp of the last `match` call that collected this entry (deduplication without a Set). */
   mark: number;
+  /**
+   * What `match` returns when it finds this value alone: one frozen array, made once. A lookup
+   * that allocates its result would, once results are kept for a while (a cache), teach V8 to
+   * allocate every later result in the old generation, where each costs a full collection.
+   */
+  readonly alone: readonly T[];
 }
 
 /** A level of the trie. Every field is always present so that all nodes share one shape. */
@@ -24,12 +30,18 @@ export class TopicNode<T> {
   hash: Entry<T>[] | undefined = undefined;
   /** Entries of the filters ending at this node. */
   values: Entry<T>[] | undefined = undefined;
-  /**
-   * The level text of the only literal child, when there is exactly one (device topics share
-   * long literal prefixes): it is compared in place, without slicing the level or hashing it.
-   */
+  /** The level text of the only literal child, when there is exactly one. */
   onlyKey: string | undefined = undefined;
   onlyChild: TopicNode<T> | undefined = undefined;
+  /**
+   * When there is exactly one literal child: its level and the levels below it up to the first
+   * node that branches or holds filters, joined with `/` (device topics share long literal
+   * prefixes: `plant/line-1/sensors/+id/data`). A walk compares them in one piece, as one
+   * string comparison, and lands on `runChild`, `runLevels` levels further down.
+   */
+  run: string | undefined = undefined;
+  runChild: TopicNode<T> | undefined = undefined;
+  runLevels = 0;
   /**
    * The first characters (codes below 256) of the literal children's keys, one bit each: a level
    * that starts with another character has no literal child, known without slicing it.
@@ -63,21 +75,69 @@ export class TopicNode<T> {
   }
 
   /**
-   * The literal child for level `i` of the walk's topic. Consecutive topics often share a level
-   * (`plant/line-1/dev1`, `plant/line-1/dev2`): it is compared in place with the last one looked
-   * up before anything is sliced, hashed or looked up.
+   * Recomputes `run` from `onlyKey` and the nodes below. The tree calls it for every node on the
+   * path of a filter it added or removed: no other node's run can change.
    */
-  childAt(walk: Walk<T>, i: number): TopicNode<T> | undefined {
-    if (this.onlyKey !== undefined) return walk.is(i, this.onlyKey) ? this.onlyChild : undefined;
+  updateRun(): void {
+    let child = this.onlyChild;
+    if (child === undefined) {
+      this.run = undefined;
+      this.runChild = undefined;
+      this.runLevels = 0;
+      return;
+    }
+    let run = this.onlyKey!;
+    let levels = 1;
+    // A node the walk may skip: one literal child, and no filter ends or branches off at it.
+    while (
+      child.onlyChild !== undefined &&
+      child.plus === undefined &&
+      child.hash === undefined &&
+      child.values === undefined
+    ) {
+      run += `/${child.onlyKey!}`;
+      child = child.onlyChild;
+      levels++;
+    }
+    this.run = run;
+    this.runChild = child;
+    this.runLevels = levels;
+  }
+
+  /**
+   * The node reached from here by the literal level(s) at `pos` of the walk's topic, or
+   * undefined; `walk.stepPos` and `walk.stepLevels` then tell where the walk goes on. Consecutive
+   * topics often share a level (`plant/line-1/dev1`, `plant/line-1/dev2`): it is compared in
+   * place with the last one looked up before anything is sliced, hashed or looked up.
+   */
+  literal(walk: Walk<T>, level: number, pos: number): TopicNode<T> | undefined {
+    const run = this.run;
+    if (run !== undefined) {
+      const next = walk.skip(pos, run);
+      if (next < 0) return undefined;
+      walk.stepPos = next;
+      walk.stepLevels = this.runLevels;
+      return this.runChild;
+    }
     const children = this.children;
     if (children === undefined) return undefined;
+    walk.stepLevels = 1;
     const memo = this.memoKey;
-    if (memo !== undefined && walk.is(i, memo)) return this.memoChild;
-    const head = walk.head(i);
-    if (head >= 0 && head < 256 && (this.heads![head >>> 5] & (1 << (head & 31))) === 0) {
+    if (memo !== undefined) {
+      const next = walk.skip(pos, memo);
+      if (next >= 0) {
+        walk.stepPos = next;
+        return this.memoChild;
+      }
+    }
+    // An empty level (a `/` here, or the topic's end) has no first character to check.
+    const head = pos < walk.length ? walk.topic.charCodeAt(pos) : 47; /* / */
+    if (head !== 47 && head < 256 && (this.heads![head >>> 5] & (1 << (head & 31))) === 0) {
       return undefined;
     }
-    const text = walk.text(i);
+    const end = walk.end(pos);
+    walk.stepPos = end + 1;
+    const text = walk.text(level, pos, end);
     const child = children.get(text);
     // Only what was found is remembered: a miss costs no write, and misses rarely repeat.
     if (child !== undefined) {
@@ -116,19 +176,23 @@ export function collectSlot<T>(slot: Entry<T>[], walk: Walk<T>): void {
   }
 }
 
+/** Keys up to this length are compared character by character; longer ones as one string. */
+const SHORT_KEY = 8;
+
 /**
- * The state of one `match` call, reused across calls: the topic is split in place (level ends
- * only, no `split`), and a level's text is sliced at most once, when a node with literal children
- * first needs it.
+ * The state of one `match` call, reused across calls. The walk moves by character positions in
+ * the topic (`pos`: where the current level starts; past the end: no level left) and finds a
+ * level's end only when a node needs it (`indexOf`, not a loop over every character); a level's
+ * text is sliced at most once, when a node with several literal children first needs it.
  */
 export class Walk<T> {
   topic = '';
+  length = 0;
   /** Stamp of the current call, for `Entry.mark` and `textStamps`. */
   stamp = 0;
-  /** Number of levels of the topic. */
-  depth = 0;
-  /** Index just past each level (of its `/` or of the topic's end). */
-  readonly ends: number[] = [];
+  /** Where `TopicNode.literal` says the walk goes on: the next level's position, levels moved. */
+  stepPos = 0;
+  stepLevels = 0;
   /** Text of each level, valid where `textStamps` holds the current stamp. */
   readonly texts: string[] = [];
   readonly textStamps: number[] = [];
@@ -142,73 +206,95 @@ export class Walk<T> {
   /** Starts a call on `topic`. */
   begin(topic: string, stamp: number): void {
     this.topic = topic;
+    this.length = topic.length;
     this.stamp = stamp;
     this.found = 0;
-    const ends = this.ends;
-    let depth = 0;
-    // A loop over the characters: inlined by the JIT, where `indexOf` would call out per level.
-    const length = topic.length;
-    for (let k = 0; k < length; k++) {
-      if (topic.charCodeAt(k) === 47 /* / */) ends[depth++] = k;
-    }
-    ends[depth++] = length;
-    this.depth = depth;
   }
 
-  /** Whether level `i` is exactly `key`, compared in place. */
-  is(i: number, key: string): boolean {
-    const start = i === 0 ? 0 : this.ends[i - 1] + 1;
+  /** The end of the level starting at `pos` (the index of its `/`, or the topic's length). */
+  end(pos: number): number {
+    const slash = this.topic.indexOf('/', pos);
+    return slash < 0 ? this.length : slash;
+  }
+
+  /**
+   * Where the level after the levels `run` (joined with `/`) starts, when the topic holds
+   * exactly those levels from `pos` on; else -1.
+   */
+  skip(pos: number, run: string): number {
+    const end = pos + run.length;
+    const length = this.length;
+    if (end > length || (end < length && this.topic.charCodeAt(end) !== 47) /* / */) return -1;
+    return this.equals(pos, run) ? end + 1 : -1;
+  }
+
+  /** Whether the level from `pos` to `end` is exactly `key`. */
+  is(pos: number, end: number, key: string): boolean {
+    return end - pos === key.length && this.equals(pos, key);
+  }
+
+  /** The text of level number `level`, which runs from `pos` to `end`. */
+  text(level: number, pos: number, end: number): string {
+    const stamps = this.textStamps;
+    if (level < stamps.length && stamps[level] === this.stamp) return this.texts[level];
+    const text = this.topic.slice(pos, end);
+    // Filled in order of first use, which can skip levels: keep the arrays packed.
+    while (stamps.length < level) {
+      this.texts.push('');
+      stamps.push(0);
+    }
+    this.texts[level] = text;
+    stamps[level] = this.stamp;
+    return text;
+  }
+
+  /** Whether the topic holds `key` at `pos` (which leaves room for it). */
+  private equals(pos: number, key: string): boolean {
     const length = key.length;
-    if (this.ends[i] - start !== length) return false;
     const topic = this.topic;
+    // A character loop pays a check per character; a slice compared as a whole pays an
+    // allocation once: the loop wins for short keys only.
+    if (length > SHORT_KEY) return topic.slice(pos, pos + length) === key;
     for (let k = 0; k < length; k++) {
-      if (topic.charCodeAt(start + k) !== key.charCodeAt(k)) return false;
+      if (topic.charCodeAt(pos + k) !== key.charCodeAt(k)) return false;
     }
     return true;
   }
-
-  /** The code of the first character of level `i`, or -1 when the level is empty. */
-  head(i: number): number {
-    const start = i === 0 ? 0 : this.ends[i - 1] + 1;
-    return start < this.ends[i] ? this.topic.charCodeAt(start) : -1;
-  }
-
-  /** The text of level `i`. */
-  text(i: number): string {
-    if (i < this.textStamps.length && this.textStamps[i] === this.stamp) return this.texts[i];
-    const text = this.topic.slice(i === 0 ? 0 : this.ends[i - 1] + 1, this.ends[i]);
-    // Filled in order of first use, which can skip levels: keep the arrays packed.
-    while (this.textStamps.length < i) {
-      this.texts.push('');
-      this.textStamps.push(0);
-    }
-    this.texts[i] = text;
-    this.textStamps[i] = this.stamp;
-    return text;
-  }
 }
 
-/** Collects the entries of the filters below `node` that match the topic's levels from `i` on. */
-export function collect<T>(node: TopicNode<T>, walk: Walk<T>, i: number): void {
+/**
+ * Collects the entries of the filters below `node` that match the topic from level number
+ * `level`, which starts at `pos`, on.
+ */
+export function collect<T>(node: TopicNode<T>, walk: Walk<T>, level: number, pos: number): void {
   for (;;) {
     // A `#` below this node matches the remaining levels, including none (the parent level).
     if (node.hash !== undefined) collectSlot(node.hash, walk);
-    if (i === walk.depth) {
+    if (pos > walk.length) {
       if (node.values !== undefined) collectSlot(node.values, walk);
       return;
     }
     const plus = node.plus;
-    const child = node.childAt(walk, i);
+    const child = node.literal(walk, level, pos);
     // The results are sorted at the end, so the order the branches are visited in is free.
     if (child !== undefined) {
-      if (plus !== undefined) collect(plus, walk, i + 1);
+      // Read before the `+` branch's walk overwrites them.
+      const nextLevel = level + walk.stepLevels;
+      const nextPos = walk.stepPos;
+      if (plus !== undefined) {
+        // After one literal level the `+` branch goes on where the literal one does.
+        collect(plus, walk, level + 1, walk.stepLevels === 1 ? nextPos : walk.end(pos) + 1);
+      }
+      level = nextLevel;
+      pos = nextPos;
       node = child;
     } else if (plus !== undefined) {
+      pos = walk.end(pos) + 1;
+      level++;
       node = plus;
     } else {
       return;
     }
-    i++;
   }
 }
 

@@ -141,7 +141,9 @@ describe('topicFilterProblem', () => {
 });
 
 describe('parseFilter', () => {
-  it.each<[string, string, string, string | undefined, Array<[string, number, '+' | '#']>]>([
+  it.each<
+    [string, string, string, string | undefined, Array<[string, number, '+' | '#', number?]>]
+  >([
     ['a/b', 'a/b', 'a/b', undefined, []],
     ['#', '#', '#', undefined, []],
     ['a/+/b/#', 'a/+/b/#', 'a/+/b/#', undefined, []],
@@ -150,37 +152,37 @@ describe('parseFilter', () => {
       'sensors/+/temp',
       'sensors/+/temp',
       undefined,
-      [['deviceId', 1, '+']],
+      [['deviceId', 1, '+', 8]],
     ],
-    ['logs/#path', 'logs/#', 'logs/#', undefined, [['path', 1, '#']]],
-    ['#all', '#', '#', undefined, [['all', 0, '#']]],
-    ['+x', '+', '+', undefined, [['x', 0, '+']]],
-    ['a/+x', 'a/+', 'a/+', undefined, [['x', 1, '+']]],
+    ['logs/#path', 'logs/#', 'logs/#', undefined, [['path', 1, '#', 5]]],
+    ['#all', '#', '#', undefined, [['all', 0, '#', 0]]],
+    ['+x', '+', '+', undefined, [['x', 0, '+', 0]]],
+    ['a/+x', 'a/+', 'a/+', undefined, [['x', 1, '+', 2]]],
     [
       '+site/+/+_dev9/#rest',
       '+/+/+/#',
       '+/+/+/#',
       undefined,
       [
-        ['site', 0, '+'],
+        ['site', 0, '+', 0],
         ['_dev9', 2, '+'],
         ['rest', 3, '#'],
       ],
     ],
-    ['$share/g-1/a/+id', '$share/g-1/a/+', 'a/+', 'g-1', [['id', 1, '+']]],
+    ['$share/g-1/a/+id', '$share/g-1/a/+', 'a/+', 'g-1', [['id', 1, '+', 2]]],
     [
       '$share/g.1/+a/#b',
       '$share/g.1/+/#',
       '+/#',
       'g.1',
       [
-        ['a', 0, '+'],
+        ['a', 0, '+', 0],
         ['b', 1, '#'],
       ],
     ],
     ['$share/g/x', '$share/g/x', 'x', 'g', []],
-    ['$SYS/+metric', '$SYS/+', '$SYS/+', undefined, [['metric', 1, '+']]],
-    ['a//+b', 'a//+', 'a//+', undefined, [['b', 2, '+']]],
+    ['$SYS/+metric', '$SYS/+', '$SYS/+', undefined, [['metric', 1, '+', 5]]],
+    ['a//+b', 'a//+', 'a//+', undefined, [['b', 2, '+', 3]]],
   ])('parses %j', (raw, filter, matchFilter, share, params) => {
     const parsed = parseFilter(raw);
     expect(parsed).toEqual({
@@ -188,7 +190,9 @@ describe('parseFilter', () => {
       filter,
       matchFilter,
       ...(share === undefined ? {} : { share }),
-      params: params.map(([name, level, wildcard]) => ({ name, level, wildcard })),
+      params: params.map(([name, level, wildcard, offset]) =>
+        offset === undefined ? { name, level, wildcard } : { name, level, wildcard, offset },
+      ),
     });
     expect('share' in parsed).toBe(share !== undefined);
     expect(topicFilterProblem(parsed.filter)).toBeUndefined();

@@ -153,6 +153,11 @@ export interface TopicParam {
   level: number;
   /** `+` (exactly one level) or `#` (this level and everything below it, possibly nothing). */
   wildcard: '+' | '#';
+  /**
+   * Where the level starts in every matching topic (a character index), when every level before
+   * it is literal (`sensors/+id` → 8); absent after another wildcard.
+   */
+  offset?: number;
 }
 
 /** A topic filter written in our decorator syntax, validated and split into its parts. */
@@ -210,10 +215,16 @@ export function parseFilter(raw: string): ParsedFilter {
 
   const levels = body.split('/');
   const params: TopicParam[] = [];
+  // Where the current level starts in every matching topic, while all levels before it are
+  // literal; undefined after the first wildcard.
+  let offset: number | undefined = 0;
   for (let level = 0; level < levels.length; level++) {
     const text = levels[level];
     const first = text.charAt(0);
+    const levelOffset = offset;
+    offset = offset === undefined ? undefined : offset + text.length + 1;
     if (first === '+' || first === '#') {
+      offset = undefined;
       if (first === '#' && level !== levels.length - 1) {
         throw invalidFilter(
           raw,
@@ -237,7 +248,11 @@ export function parseFilter(raw: string): ParsedFilter {
       if (params.some((p) => p.name === name)) {
         throw invalidFilter(raw, `the parameter name "${name}" is used more than once`);
       }
-      params.push({ name, level, wildcard: first });
+      params.push(
+        levelOffset === undefined
+          ? { name, level, wildcard: first }
+          : { name, level, wildcard: first, offset: levelOffset },
+      );
       levels[level] = first;
     } else if (text.indexOf('+') !== -1) {
       throw invalidFilter(
