@@ -170,8 +170,9 @@ function countersText(result: DrainResult): string {
   if (!c || c.mainThreadNs === 0 || result.received === 0) return '';
   const mainUs = c.mainThreadNs / 1000 / result.received;
   return (
-    `; main thread ${mainUs.toFixed(2)} µs/msg, ${formatNumber(c.reads)} reads,` +
-    ` ${formatNumber(c.voluntarySwitches)} waits, ${formatNumber(c.forcedSwitches)} preemptions`
+    `; main thread ${mainUs.toFixed(2)} µs/msg, ${c.reads.toLocaleString('en-US')} reads,` +
+    ` ${c.voluntarySwitches.toLocaleString('en-US')} waits,` +
+    ` ${c.forcedSwitches.toLocaleString('en-US')} preemptions`
   );
 }
 

@@ -161,7 +161,7 @@ describe('TopicTree', () => {
     expect(tree.match('a/b')).toEqual([]);
   });
 
-  it('returns a new array when several values match, a shared frozen one for none or one', () => {
+  it('returns a new array when several values match, a shared one for none or one', () => {
     const tree = treeOf(['a', '+', 'b']);
     const several = tree.match('a');
     expect(several).toEqual(['a', '+']);
@@ -169,10 +169,9 @@ describe('TopicTree', () => {
     const one = tree.match('c');
     expect(one).toEqual(['+']);
     expect(tree.match('d')).toBe(one);
-    expect(Object.isFrozen(one)).toBe(true);
     const none = treeOf(['x']).match('y');
     expect(none).toEqual([]);
-    expect(Object.isFrozen(none)).toBe(true);
+    expect(treeOf(['z']).match('y')).toBe(none);
   });
 
   it('matches topics of any depth one after another, sharing nothing between calls', () => {

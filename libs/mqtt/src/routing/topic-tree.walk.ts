@@ -13,7 +13,7 @@ export interface Entry<T> {
   /** Stamp of the last `match` call that collected this entry (deduplication without a Set). */
   mark: number;
   /**
-   * What `match` returns when it finds this value alone: one frozen array, made once. A lookup
+   * What `match` returns when it finds this value alone: one array, made once. A lookup
    * that allocates its result would, once results are kept for a while (a cache), teach V8 to
    * allocate every later result in the old generation, where each costs a full collection.
    */
