@@ -47,6 +47,9 @@ export class MqttDispatcher {
   /** Counters of retired lanes that finished, so totals never go down. */
   private readonly retiredTotals = { received: 0, dropped: 0 };
   private intake = true;
+  /** The lane `lane()` returned last, and its handler. */
+  private lastHandler: RoutedHandler | undefined;
+  private lastLane: HandlerLane | undefined;
 
   constructor(private readonly options: MqttDispatcherOptions) {}
 
@@ -113,6 +116,7 @@ export class MqttDispatcher {
 
   /** Forgets an unregistered handler; its running and queued calls still finish. */
   forget(handler: RoutedHandler): void {
+    if (handler === this.lastHandler) this.lastHandler = this.lastLane = undefined;
     const lane = this.lanes.get(handler);
     if (!lane) return;
     this.lanes.delete(handler);
@@ -137,6 +141,8 @@ export class MqttDispatcher {
   }
 
   private lane(handler: RoutedHandler): HandlerLane {
+    // Messages come in runs for one handler: the last lane is checked before the map.
+    if (handler === this.lastHandler) return this.lastLane!;
     let lane = this.lanes.get(handler);
     if (!lane) {
       lane = new HandlerLane(handler, {
@@ -147,6 +153,8 @@ export class MqttDispatcher {
       this.lanes.set(handler, lane);
       if (this.retired.size > 0) this.sweep();
     }
+    this.lastHandler = handler;
+    this.lastLane = lane;
     return lane;
   }
 }
