@@ -164,16 +164,21 @@ describe('MqttService', () => {
         ['svc/infinity', Infinity, /^Cannot publish a payload of type number Infinity/],
       ];
       for (const [topic, payload, message] of cases) {
-        const error = await rejectionOf(mqtt.publish(topic, payload));
-        expect(error).toBeInstanceOf(MqttPublishError);
-        expect(error.message).toMatch(message);
+        // After a valid topic, each twice in a row: the module remembers the last topic it found
+        // valid, never an invalid one, and never lends one topic's check to another.
+        await mqtt.publish('svc/valid', 'x');
+        for (let i = 0; i < 2; i++) {
+          const error = await rejectionOf(mqtt.publish(topic, payload));
+          expect(error).toBeInstanceOf(MqttPublishError);
+          expect(error.message).toMatch(message);
+        }
       }
-      // The client is still fine, and this publish is the only one the broker saw.
+      // The client is still fine, and the broker saw only the valid publishes.
       const collector = await collectMessages(raw, 'svc/after-invalid');
       await mqtt.publish('svc/after-invalid', 'still works', { qos: 1 });
       await collector.waitFor(1);
       collector.stop();
-      expect(sent).toEqual(['svc/after-invalid']);
+      expect(sent).toEqual([...cases.map(() => 'svc/valid'), 'svc/after-invalid']);
     } finally {
       aedes.broker.off('publish', onPublish);
     }

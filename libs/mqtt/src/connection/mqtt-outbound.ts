@@ -29,6 +29,8 @@ export class MqttOutbound {
   /** Whether the limits can refuse a PUBLISH at all (a 3.1.1 broker announces none). */
   private limitsBind = false;
   private readonly window = new OutboundWindow();
+  /** The topic `publish()` last found valid. */
+  private lastValidTopic: string | undefined;
   /** OpenTelemetry tracing, on MQTT 5 when `@opentelemetry/api` is installed. */
   private readonly tracing: MqttTracing | undefined;
 
@@ -56,9 +58,13 @@ export class MqttOutbound {
    * `MqttPublishError` for an invalid topic, QoS or payload, a full queue, or a closed client.
    */
   publish(topic: string, payload: MqttPayload, options: MqttPublishOptions = {}): Promise<void> {
-    const problem = topicNameProblem(topic);
-    if (problem)
-      return Promise.reject(new MqttPublishError(messages.INVALID_TOPIC(topic, problem)));
+    // A run of publishes to one topic checks it once (strings never change).
+    if (topic !== this.lastValidTopic) {
+      const problem = topicNameProblem(topic);
+      if (problem)
+        return Promise.reject(new MqttPublishError(messages.INVALID_TOPIC(topic, problem)));
+      this.lastValidTopic = topic;
+    }
     const qos = options.qos ?? 0;
     if (qos !== 0 && qos !== 1 && qos !== 2) {
       return Promise.reject(new MqttPublishError(messages.INVALID_QOS(qos)));
