@@ -198,18 +198,13 @@ export class MqttRouter {
     const ids = subscriptionIds(packet);
     if (count === 1) {
       // The common case, without growing an empty array.
-      const handler = handlers[0];
-      const entry = entryFor(handler, topic, ids);
-      return entry
-        ? [{ handler, message: new RoutedMessage(topic, packet, entry.parsed) }]
-        : NO_ROUTES;
+      const route = routeFor(handlers[0], packet, ids);
+      return route ? [route] : NO_ROUTES;
     }
     const routes: MqttRoute[] = [];
     for (let i = 0; i < count; i++) {
-      const handler = handlers[i];
-      const entry = entryFor(handler, topic, ids);
-      if (!entry) continue;
-      routes.push({ handler, message: new RoutedMessage(topic, packet, entry.parsed) });
+      const route = routeFor(handlers[i], packet, ids);
+      if (route) routes.push(route);
     }
     return routes;
   }
@@ -282,6 +277,16 @@ function plan(definition: MqttHandlerDefinition, defaultShare: string | undefine
  * subscription identifiers the broker sends one copy per subscription, so a handler runs only
  * on the copy of its lowest-numbered matching subscription: once per message.
  */
+/** The message as `handler` sees it, or undefined when the copy is not meant for it. */
+function routeFor(
+  handler: RoutedHandler,
+  packet: IPublishPacket,
+  ids: readonly number[],
+): MqttRoute | undefined {
+  const entry = entryFor(handler, packet.topic, ids);
+  return entry && { handler, message: new RoutedMessage(packet.topic, packet, entry.parsed) };
+}
+
 function entryFor(
   handler: RoutedHandler,
   topic: string,

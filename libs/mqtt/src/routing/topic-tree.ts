@@ -52,9 +52,10 @@ export class TopicTree<T> {
     let entry = this.entries.get(value);
     if (slot !== undefined && entry !== undefined && slot.includes(entry)) return;
     if (slot === undefined) {
-      slot = this.createSlot(matchFilter);
+      const levels = matchFilter.split('/');
+      slot = this.createSlot(levels);
       this.slots.set(matchFilter, slot);
-      this.refreshRuns(matchFilter);
+      this.refreshRuns(levels);
     }
     if (entry === undefined) {
       entry = { value, seq: this.nextSeq++, refs: 0, mark: 0, alone: [value] };
@@ -87,8 +88,9 @@ export class TopicTree<T> {
     }
     if (slot.length === 0) {
       this.slots.delete(matchFilter);
-      this.deleteSlot(matchFilter);
-      this.refreshRuns(matchFilter);
+      const levels = matchFilter.split('/');
+      this.deleteSlot(levels);
+      this.refreshRuns(levels);
     }
     return true;
   }
@@ -141,9 +143,8 @@ export class TopicTree<T> {
     this.count = 0;
   }
 
-  /** Creates the path of `filter` and returns its (new, empty) slot. */
-  private createSlot(filter: string): Entry<T>[] {
-    const levels = filter.split('/');
+  /** Creates the path of a filter (its `levels`) and returns its (new, empty) slot. */
+  private createSlot(levels: readonly string[]): Entry<T>[] {
     let node = this.root;
     for (let i = 0; i < levels.length; i++) {
       const level = levels[i];
@@ -169,11 +170,10 @@ export class TopicTree<T> {
   }
 
   /**
-   * Recomputes the runs (`TopicNode.run`) of the nodes on the path of `filter`, which was just
+   * Recomputes the runs (`TopicNode.run`) of the nodes on the path of a filter (its `levels`), just
    * added or removed: only their runs can pass through a node that changed.
    */
-  private refreshRuns(filter: string): void {
-    const levels = filter.split('/');
+  private refreshRuns(levels: readonly string[]): void {
     let node: TopicNode<T> | undefined = this.root;
     for (let i = 0; node !== undefined; i++) {
       node.updateRun();
@@ -183,9 +183,8 @@ export class TopicTree<T> {
     }
   }
 
-  /** Detaches the (now empty) slot of `filter` and prunes the nodes left empty. */
-  private deleteSlot(filter: string): void {
-    const levels = filter.split('/');
+  /** Detaches the (now empty) slot of a filter (its `levels`) and prunes the nodes left empty. */
+  private deleteSlot(levels: readonly string[]): void {
     const path: TopicNode<T>[] = [this.root];
     let node = this.root;
     let depth = levels.length;
