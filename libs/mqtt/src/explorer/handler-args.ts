@@ -65,6 +65,37 @@ export function argsResolver(params: readonly ParamPlan[], decoder: PayloadDecod
 
 const NOT_DECODED = Symbol('not decoded');
 
+/** Reads one argument straight off a message. */
+export type ArgReader = (message: MqttMessage) => unknown;
+
+/**
+ * The argument of a handler whose one parameter is its first and is read straight off the
+ * message (`@Payload()`, `@Payload('field')`, `@TopicParam('id')`, `@RawPayload()`, `@Topic()`),
+ * as `argsResolver` would resolve it without a given context; undefined for any other shape. The
+ * most common handler is then called with its argument, not through an argument array.
+ */
+export function singleArgReader(
+  params: readonly ParamPlan[],
+  decoder: PayloadDecoder,
+): ArgReader | undefined {
+  if (params.length !== 1 || params[0].index !== 0) return undefined;
+  const { type, data } = params[0];
+  switch (type) {
+    case MqttParamType.PAYLOAD:
+      return data === undefined
+        ? (message) => decoder(message.payload)
+        : (message) => (decoder(message.payload) as Record<string, unknown> | null)?.[data];
+    case MqttParamType.TOPIC_PARAM:
+      return data === undefined ? () => undefined : (message) => topicParamOf(message, data);
+    case MqttParamType.RAW_PAYLOAD:
+      return (message) => message.payload;
+    case MqttParamType.TOPIC:
+      return (message) => message.topic;
+    default:
+      return undefined;
+  }
+}
+
 /** One named wildcard's value; a routed message reads it without building the whole record. */
 function topicParamOf(message: MqttMessage, name: string): string | undefined {
   return message instanceof RoutedMessage ? message.param(name) : message.params[name];

@@ -26,6 +26,7 @@ import {
 } from '../decorators/params.decorator';
 import { MQTT_ARGS_METADATA } from '../mqtt.constants';
 import { MqttContext } from '../mqtt.context';
+import { argsResolver } from './handler-args';
 import { createInvoker } from './handler-invoker';
 import { invokersOf, message, type Invokers } from './handler-invoker.spec-helpers';
 import { nestConsumers } from './nest.internals';
@@ -243,5 +244,64 @@ describe('handler invoker: one path whatever enhancers apply', () => {
     };
     await createInvoker({ ...plan, guards: [reader] }, nestConsumers(app.creator))(message());
     expect(decodes).toBe(1);
+  });
+});
+
+/** Handlers of one parameter (or none): called without an argument array when it can be. */
+/* eslint-disable prefer-rest-params -- each handler returns exactly what it was called with */
+@Injectable()
+class OneParam {
+  payload(@Payload() _body: Reading) {
+    return [...arguments] as unknown[];
+  }
+  field(@Payload('name') _name: string) {
+    return [...arguments] as unknown[];
+  }
+  topic(@Topic() _topic: string) {
+    return [...arguments] as unknown[];
+  }
+  param(@TopicParam('id') _id: string) {
+    return [...arguments] as unknown[];
+  }
+  missingParam(@TopicParam('nope') _id: string) {
+    return [...arguments] as unknown[];
+  }
+  packet(@Packet() _packet: unknown) {
+    return [...arguments] as unknown[];
+  }
+  second(_skipped: unknown, @Topic() _topic: string) {
+    return [...arguments] as unknown[];
+  }
+  none() {
+    return [...arguments] as unknown[];
+  }
+}
+/* eslint-enable prefer-rest-params */
+
+describe('handler invoker: handlers of one parameter', () => {
+  let app: Invokers;
+
+  beforeAll(async () => {
+    app = await invokersOf(OneParam);
+  });
+
+  it.each(['payload', 'field', 'topic', 'param', 'missingParam', 'packet', 'second', 'none'])(
+    '%s gets exactly the arguments the general resolver gives',
+    (name) => {
+      const msg = message();
+      const plan = app.plan(name);
+      const expected = argsResolver(plan.params, plan.decoder)(msg, undefined);
+      const got = app.invoker(name)(msg) as unknown[];
+      // Same values, same count: a handler reading `arguments` cannot tell the paths apart.
+      expect(got).toEqual(expected);
+      expect(got).toHaveLength(expected.length);
+    },
+  );
+
+  it('reads each value off the message it is given', () => {
+    const invoke = app.invoker('param');
+    expect(invoke(message(undefined, 'd7'))).toEqual(['d7']);
+    expect(invoke(message(undefined, 'd8'))).toEqual(['d8']);
+    expect(app.invoker('payload')(message({ n: 1, name: 'x' }))).toEqual([{ n: 1, name: 'x' }]);
   });
 });

@@ -9,7 +9,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import type { MqttMessage } from '../interfaces/mqtt-message.interface';
 import { MQTT_CONTEXT_TYPE } from '../mqtt.constants';
 import { MqttContext } from '../mqtt.context';
-import { argsResolver, type ArgsResolver, type ParamPlan } from './handler-args';
+import { argsResolver, singleArgReader, type ArgsResolver, type ParamPlan } from './handler-args';
 import type { NestConsumers, NestFilterChain, NestPipeMetadata } from './nest.internals';
 import type { PayloadDecoder } from './payload-decoder';
 
@@ -58,8 +58,17 @@ export function createInvoker(plan: HandlerPlan, nest: NestConsumers): Invoke {
   return plan.filters.filters.length === 0 ? call : withFilters(call, plan);
 }
 
-/** No guard, interceptor or pipe: resolve, call, normalise; synchronous, allocating only args. */
-function plainCall({ instance, method }: HandlerPlan, resolve: ArgsResolver): Invoke {
+/**
+ * No guard, interceptor or pipe: resolve, call, normalise; synchronous. A handler with no
+ * parameter, or one read straight off the message, is called without an argument array.
+ */
+function plainCall(
+  { instance, method, params, decoder }: HandlerPlan,
+  resolve: ArgsResolver,
+): Invoke {
+  if (params.length === 0) return () => toResult(method.call(instance));
+  const read = singleArgReader(params, decoder);
+  if (read) return (message) => toResult(method.call(instance, read(message)));
   return (message) => toResult(method.apply(instance, resolve(message, undefined)));
 }
 

@@ -51,9 +51,17 @@ export function encodePayload(payload: MqttPayload): Buffer | string {
  * than handing over text with U+FFFD in place of what was sent.
  */
 export function utf8Text(payload: Buffer, wanted: string): string {
-  if (!isUtf8(payload)) throw new MqttPayloadError(PAYLOAD_NOT_UTF8(wanted));
-  return payload.toString('utf8');
+  const text = payload.toString('utf8');
+  // Decoding puts U+FFFD where bytes are not UTF-8, so text without it came from valid bytes;
+  // only text with one is checked byte by byte (the sender may have sent a real U+FFFD). The
+  // search is near free on text that is all Latin-1, which V8 stores one byte per character.
+  if (text.indexOf(REPLACEMENT_CHARACTER) !== -1 && !isUtf8(payload)) {
+    throw new MqttPayloadError(PAYLOAD_NOT_UTF8(wanted));
+  }
+  return text;
 }
+
+const REPLACEMENT_CHARACTER = '\uFFFD';
 
 /** The payload as JSON when it parses, else as UTF-8 text: the default decoding. */
 export function decodePayload(payload: Buffer): unknown {
