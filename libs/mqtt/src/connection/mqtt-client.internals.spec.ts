@@ -257,6 +257,26 @@ describe('markRedeliveries (MQTT-3.3.1-1)', () => {
     expect(fake.sent('publish').map((p) => [p.connection, dupBit(p.raw)])).toEqual([[2, 0]]);
   });
 
+  it('listens to packetreceive only while a QoS 1/2 PUBLISH awaits its answer', async () => {
+    const c = await connected(true);
+    const listening = () => c.listenerCount('packetreceive');
+    expect(listening()).toBe(0);
+    await c.publishAsync('t', 'q0', { qos: 0 });
+    expect(listening()).toBe(0);
+    fake.hold('publish');
+    const first = c.publishAsync('t', 'a', { qos: 1 });
+    const second = c.publishAsync('t', 'b', { qos: 2 });
+    await fake.waitFor('both PUBLISHes', () => fake.sent('publish').length === 3);
+    expect(listening()).toBe(1);
+    fake.release('publish');
+    await Promise.all([first, second]);
+    expect(listening()).toBe(0);
+    // And again after it stopped: the next answer is still seen (no DUP on a fresh packet).
+    await c.publishAsync('t', 'c', { qos: 1 });
+    expect(listening()).toBe(0);
+    expect(fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0, 0, 0]);
+  });
+
   it('MQTT-4.4.0-1 / MQTT-3.6.1-1: PUBREL is resent after a reconnect with flags 0b0010', async () => {
     const c = await connected(true);
     fake.hold('pubrel');

@@ -109,7 +109,8 @@ export function stopReconnecting(client: MqttClient): void {
  * (PUBACK, PUBREC, PUBCOMP), so a message published while offline goes out first with DUP=0.
  * PUBREL never carries DUP (its flags are fixed at 0b0010, MQTT-3.6.1-1; mqtt-packet would set
  * the bit if asked). Wraps the client's `_writePacket` (on this instance only); returns a
- * function that undoes it.
+ * function that undoes it. It listens to `packetreceive` only while a written packet awaits its
+ * answer: a client that only receives pays nothing per packet.
  */
 export function markRedeliveries(client: MqttClient): () => void {
   const raw = client as unknown as Internals;
@@ -121,6 +122,7 @@ export function markRedeliveries(client: MqttClient): () => void {
       if (written.has(packet.messageId)) {
         if (!packet.dup) out = { ...packet, dup: true };
       } else {
+        if (written.size === 0) client.on('packetreceive', onAnswer);
         written.add(packet.messageId);
       }
     } else if (packet.cmd === 'pubrel' && (packet as { dup?: boolean }).dup) {
@@ -130,9 +132,10 @@ export function markRedeliveries(client: MqttClient): () => void {
   };
   const onAnswer = (packet: Packet) => {
     const answered = packet.cmd === 'puback' || packet.cmd === 'pubrec' || packet.cmd === 'pubcomp';
-    if (answered && packet.messageId !== undefined) written.delete(packet.messageId);
+    if (answered && packet.messageId !== undefined && written.delete(packet.messageId)) {
+      if (written.size === 0) client.off('packetreceive', onAnswer);
+    }
   };
-  client.on('packetreceive', onAnswer);
   return () => {
     raw._writePacket = write;
     client.off('packetreceive', onAnswer);
