@@ -68,29 +68,52 @@ const NOT_DECODED = Symbol('not decoded');
 /** Reads one argument straight off a message. */
 export type ArgReader = (message: MqttMessage) => unknown;
 
+const NOTHING: ArgReader = () => undefined;
+
 /**
- * The argument of a handler whose one parameter is its first and is read straight off the
- * message (`@Payload()`, `@Payload('field')`, `@TopicParam('id')`, `@RawPayload()`, `@Topic()`),
- * as `argsResolver` would resolve it without a given context; undefined for any other shape. The
- * most common handler is then called with its argument, not through an argument array.
+ * One reader per parameter position (`undefined` where no decorator is), when every parameter is
+ * read straight off the message, without an `MqttContext`, and at most one decodes the payload:
+ * the handler can then be called with its arguments rather than through an argument array, and
+ * no context is made. Each reader gives what `argsResolver` gives without a given context.
+ * Undefined for any other shape (user properties, two payload parameters).
  */
-export function singleArgReader(
+export function straightReaders(
   params: readonly ParamPlan[],
   decoder: PayloadDecoder,
+): ArgReader[] | undefined {
+  const argc = params.reduce((n, p) => Math.max(n, p.index + 1), 0);
+  const readers: ArgReader[] = new Array<ArgReader>(argc).fill(NOTHING);
+  let decoding = 0;
+  for (const { index, type, data } of params) {
+    if (type === MqttParamType.PAYLOAD && ++decoding > 1) return undefined;
+    const reader = straightReader(type, data, decoder);
+    if (!reader) return undefined;
+    readers[index] = reader;
+  }
+  return readers;
+}
+
+function straightReader(
+  type: MqttParamType,
+  data: string | undefined,
+  decoder: PayloadDecoder,
 ): ArgReader | undefined {
-  if (params.length !== 1 || params[0].index !== 0) return undefined;
-  const { type, data } = params[0];
   switch (type) {
     case MqttParamType.PAYLOAD:
       return data === undefined
         ? (message) => decoder(message.payload)
         : (message) => (decoder(message.payload) as Record<string, unknown> | null)?.[data];
     case MqttParamType.TOPIC_PARAM:
-      return data === undefined ? () => undefined : (message) => topicParamOf(message, data);
+      return data === undefined ? NOTHING : (message) => topicParamOf(message, data);
     case MqttParamType.RAW_PAYLOAD:
       return (message) => message.payload;
     case MqttParamType.TOPIC:
       return (message) => message.topic;
+    case MqttParamType.TOPIC_PARAMS:
+    case MqttParamType.PACKET:
+    case MqttParamType.MESSAGE:
+    case MqttParamType.PROPERTIES:
+      return (message) => messageArg(type, data, message);
     default:
       return undefined;
   }
@@ -103,7 +126,13 @@ function topicParamOf(message: MqttMessage, name: string): string | undefined {
 
 /** The less common arguments, read through the call's context. */
 function otherArg(type: MqttParamType, data: string | undefined, ctx: MqttContext): unknown {
-  const message = ctx.message;
+  if (type !== MqttParamType.USER_PROPERTIES) return messageArg(type, data, ctx.message);
+  const props = ctx.getUserProperties();
+  return data === undefined ? props : props[data];
+}
+
+/** The less common arguments that the message holds itself. */
+function messageArg(type: MqttParamType, data: string | undefined, message: MqttMessage): unknown {
   switch (type) {
     case MqttParamType.TOPIC_PARAMS:
       return message.params;
@@ -111,10 +140,6 @@ function otherArg(type: MqttParamType, data: string | undefined, ctx: MqttContex
       return message.packet;
     case MqttParamType.MESSAGE:
       return message;
-    case MqttParamType.USER_PROPERTIES: {
-      const props = ctx.getUserProperties();
-      return data === undefined ? props : props[data];
-    }
     case MqttParamType.PROPERTIES: {
       const props = (message.packet.properties ?? {}) as Record<string, unknown>;
       return data === undefined ? props : props[data];

@@ -247,7 +247,7 @@ describe('handler invoker: one path whatever enhancers apply', () => {
   });
 });
 
-/** Handlers of one parameter (or none): called without an argument array when it can be. */
+/** Handlers of a few parameters (or none): called without an argument array when they can be. */
 /* eslint-disable prefer-rest-params -- each handler returns exactly what it was called with */
 @Injectable()
 class OneParam {
@@ -275,28 +275,59 @@ class OneParam {
   none() {
     return [...arguments] as unknown[];
   }
+  three(@Packet() _p: unknown, @TopicParams() _params: unknown, @Message() _m: unknown) {
+    return [...arguments] as unknown[];
+  }
+  gap(@Payload('n') _n: number, _skipped: unknown, @MessageProperties('contentType') _t: unknown) {
+    return [...arguments] as unknown[];
+  }
+  four(
+    @Topic() _t: string,
+    @Payload() _b: Reading,
+    @TopicParam('id') _id: string,
+    @MessageProperties() _props: unknown,
+  ) {
+    return [...arguments] as unknown[];
+  }
+  twoPayloads(@Payload() _b: Reading, @Payload('n') _n: number) {
+    return [...arguments] as unknown[];
+  }
+  userProps(@UserProperties('tenant') _tenant: string) {
+    return [...arguments] as unknown[];
+  }
 }
 /* eslint-enable prefer-rest-params */
 
-describe('handler invoker: handlers of one parameter', () => {
+describe('handler invoker: handlers of a few parameters read off the message', () => {
   let app: Invokers;
 
   beforeAll(async () => {
     app = await invokersOf(OneParam);
   });
 
-  it.each(['payload', 'field', 'topic', 'param', 'missingParam', 'packet', 'second', 'none'])(
-    '%s gets exactly the arguments the general resolver gives',
-    (name) => {
-      const msg = message();
-      const plan = app.plan(name);
-      const expected = argsResolver(plan.params, plan.decoder)(msg, undefined);
-      const got = app.invoker(name)(msg) as unknown[];
-      // Same values, same count: a handler reading `arguments` cannot tell the paths apart.
-      expect(got).toEqual(expected);
-      expect(got).toHaveLength(expected.length);
-    },
-  );
+  it.each([
+    'payload',
+    'field',
+    'topic',
+    'param',
+    'missingParam',
+    'packet',
+    'second',
+    'none',
+    'three',
+    'gap',
+    'four',
+    'twoPayloads',
+    'userProps',
+  ])('%s gets exactly the arguments the general resolver gives', (name) => {
+    const msg = message();
+    const plan = app.plan(name);
+    const expected = argsResolver(plan.params, plan.decoder)(msg, undefined);
+    const got = app.invoker(name)(msg) as unknown[];
+    // Same values, same count: a handler reading `arguments` cannot tell the paths apart.
+    expect(got).toEqual(expected);
+    expect(got).toHaveLength(expected.length);
+  });
 
   it('reads each value off the message it is given', () => {
     const invoke = app.invoker('param');

@@ -9,7 +9,7 @@ import { isObservable, lastValueFrom } from 'rxjs';
 import type { MqttMessage } from '../interfaces/mqtt-message.interface';
 import { MQTT_CONTEXT_TYPE } from '../mqtt.constants';
 import { MqttContext } from '../mqtt.context';
-import { argsResolver, singleArgReader, type ArgsResolver, type ParamPlan } from './handler-args';
+import { argsResolver, straightReaders, type ArgsResolver, type ParamPlan } from './handler-args';
 import type { NestConsumers, NestFilterChain, NestPipeMetadata } from './nest.internals';
 import type { PayloadDecoder } from './payload-decoder';
 
@@ -59,17 +59,31 @@ export function createInvoker(plan: HandlerPlan, nest: NestConsumers): Invoke {
 }
 
 /**
- * No guard, interceptor or pipe: resolve, call, normalise; synchronous. A handler with no
- * parameter, or one read straight off the message, is called without an argument array.
+ * No guard, interceptor or pipe: resolve, call, normalise; synchronous. A handler of up to three
+ * parameters read straight off the message (the default `(payload, topic, packet)` among them)
+ * is called with its arguments, without an argument array or a context.
  */
-function plainCall(
-  { instance, method, params, decoder }: HandlerPlan,
-  resolve: ArgsResolver,
-): Invoke {
-  if (params.length === 0) return () => toResult(method.call(instance));
-  const read = singleArgReader(params, decoder);
-  if (read) return (message) => toResult(method.call(instance, read(message)));
-  return (message) => toResult(method.apply(instance, resolve(message, undefined)));
+function plainCall(plan: HandlerPlan, resolve: ArgsResolver): Invoke {
+  const { instance, method } = plan;
+  const r = straightReaders(plan.params, plan.decoder);
+  switch (r?.length) {
+    case 0:
+      return () => toResult(method.call(instance));
+    case 1: {
+      const [a] = r;
+      return (m) => toResult(method.call(instance, a(m)));
+    }
+    case 2: {
+      const [a, b] = r;
+      return (m) => toResult(method.call(instance, a(m), b(m)));
+    }
+    case 3: {
+      const [a, b, c] = r;
+      return (m) => toResult(method.call(instance, a(m), b(m), c(m)));
+    }
+    default:
+      return (m) => toResult(method.apply(instance, resolve(m, undefined)));
+  }
 }
 
 type Guards = (args: Args) => Promise<void>;
