@@ -11,6 +11,7 @@ import { reconnectDelay } from './backoff';
 import { currentBroker } from './current-broker';
 import { classifyConnectError } from './connect-errors';
 import { awaitFirstConnection } from './first-connection';
+import { ConnectionHealth } from './connection-health';
 import { InboundAcks } from './inbound-acks';
 import {
   markRedeliveries,
@@ -29,9 +30,6 @@ import { SubscriptionSync } from './subscription-sync';
  */
 export type MqttInbound = (packet: IPublishPacket) => Promise<boolean> | undefined;
 
-/** How often a summary is logged while the broker stays unreachable. */
-const SUMMARY_EVERY_MS = 60_000;
-
 /**
  * Owns the MQTT.js client: connects, reconnects with backoff, acknowledges received messages in
  * order once the inbound side settled them, keeps subscriptions in step, and disconnects.
@@ -43,20 +41,12 @@ export class MqttConnection {
   readonly subscriptions: SubscriptionSync;
   private readonly hostPort: string;
   private readonly acks: InboundAcks;
-  private readonly status: {
-    connectedSince?: Date;
-    reconnectAttempts: number;
-    lastError?: string;
-    lastMessageAt?: number;
-    sessionPresent?: boolean;
-  } = { reconnectAttempts: 0 };
+  private readonly health: ConnectionHealth;
   private everConnected = false;
   private closing = false;
   private lastStreamError?: Error & { code?: string };
   private streamOpenedAt = 0;
   private ready: Promise<void> = Promise.resolve();
-  private summaryTimer?: NodeJS.Timeout;
-  private errorLogged = false;
 
   constructor(
     private readonly config: MqttConfig,
@@ -68,6 +58,7 @@ export class MqttConnection {
     const { url, options } = toMqttConnectOptions(config);
     this.url = url;
     this.hostPort = `${config.host}:${config.port}`;
+    this.health = new ConnectionHealth(bus, config, () => this.brokerUrl());
     this.client = connect(url, {
       ...options,
       ...clientOptions,
@@ -103,16 +94,7 @@ export class MqttConnection {
 
   /** The connection's health, for `MqttService.status()` and health checks. */
   snapshot(): Omit<MqttStatus, 'name'> {
-    const s = this.status;
-    return {
-      state: this.bus.state,
-      broker: this.brokerUrl(),
-      connectedSince: this.client.connected ? s.connectedSince : undefined,
-      reconnectAttempts: s.reconnectAttempts,
-      lastError: s.lastError,
-      lastMessageAt: s.lastMessageAt !== undefined ? new Date(s.lastMessageAt) : undefined,
-      sessionPresent: s.sessionPresent,
-    };
+    return this.health.snapshot(this.client.connected);
   }
 
   /** Connects and resolves after CONNACK and the first SUBACKs, or rejects (bounded in time). */
@@ -139,7 +121,7 @@ export class MqttConnection {
   async close(): Promise<void> {
     this.closing = true;
     this.outbound.close();
-    clearInterval(this.summaryTimer);
+    this.health.stopSummary();
     const client = this.client;
     stopReconnecting(client);
     // Never opened (the app was compiled, not started): MQTT.js has no socket to end.
@@ -175,21 +157,13 @@ export class MqttConnection {
     return undefined;
   }
 
-  /** One clock read per burst: cleared in the event loop's check phase, after a read's packets. */
-  private stamped = false;
-  private readonly unstamp = (): boolean => (this.stamped = false);
-
   /**
    * Called by MQTT.js for every incoming PUBLISH (QoS 2: at PUBREL) before it acknowledges.
    * The client always reads on, so acknowledgements, SUBACKs and PINGRESPs are never starved;
    * a QoS 1/2 acknowledgement waits for the inbound side, in arrival order.
    */
   private onPublish(packet: IPublishPacket, callback: (error?: Error) => void): void {
-    if (!this.stamped) {
-      this.stamped = true;
-      this.status.lastMessageAt = Date.now();
-      setImmediate(this.unstamp);
-    }
+    this.health.messageArrived();
     const running = this.acks.runningQos2(packet);
     const settled = running ?? this.inbound(packet);
     if (packet.qos === 0) {
@@ -255,12 +229,7 @@ export class MqttConnection {
       stream?.setNoDelay?.(true);
       const first = !this.everConnected;
       this.everConnected = true;
-      this.errorLogged = false;
-      this.status.reconnectAttempts = 0;
-      this.status.connectedSince = new Date();
-      this.status.sessionPresent = connack.sessionPresent;
-      clearInterval(this.summaryTimer);
-      this.summaryTimer = undefined;
+      this.health.connected(connack.sessionPresent);
       rearmReconnect(client, this.config.reconnectPeriod);
       const broker = this.brokerUrl();
       bus.log('log', messages.CONNECTED(broker, connack.sessionPresent));
@@ -276,7 +245,7 @@ export class MqttConnection {
       this.ready.catch(noop); // awaited by open() on the first connect only
     });
     client.on('reconnect', () => {
-      const n = ++this.status.reconnectAttempts;
+      const n = this.health.reconnecting();
       rearmReconnect(client, this.nextDelay(n));
       bus.setState('reconnecting');
       bus.emit({ type: 'reconnect', attempt: n });
@@ -287,60 +256,30 @@ export class MqttConnection {
       this.outbound.onClose();
       if (this.closing) return;
       if (this.config.reconnectPeriod === 0) {
-        if (bus.state === 'connected') this.goneOffline();
+        if (bus.state === 'connected') this.health.offline(this.url);
       } else if (bus.state === 'connected') {
         rearmReconnect(client, this.nextDelay(0));
-        this.goneOffline();
+        this.health.offline(this.url);
       }
       bus.emit({ type: 'close' });
     });
     client.on('disconnect', (packet) => {
-      const reason = packet.properties?.reasonString;
-      this.status.lastError = messages.BROKER_DISCONNECT(packet.reasonCode ?? 0, reason);
-      bus.log('warn', this.status.lastError);
+      this.health.disconnected(packet.reasonCode ?? 0, packet.properties?.reasonString);
       bus.emit({ type: 'disconnect', reasonCode: packet.reasonCode ?? 0 });
     });
     client.on('error', (error) => {
-      this.status.lastError = this.connectError(error).message;
+      this.health.failed(this.connectError(error).message);
       bus.emit({ type: 'error', error });
       if (bus.state === 'connecting' && !this.everConnected && !this.config.connectInBackground) {
         return; // reported by open()
       }
-      // One line per outage; the periodic summary tells the rest.
-      if (!this.errorLogged)
-        bus.log('error', messages.CLIENT_ERROR(this.brokerUrl(), error.message));
-      this.errorLogged = true;
+      this.health.logError(error);
     });
   }
 
   private nextDelay(attempt: number): number {
     const base = this.config.reconnectPeriod;
     return reconnectDelay(attempt, base, Math.max(base, this.config.reconnectMaxPeriod));
-  }
-
-  private goneOffline(): void {
-    const bus = this.bus;
-    bus.log(
-      'warn',
-      messages.OFFLINE(
-        this.brokerUrl(),
-        this.config.reconnectPeriod,
-        this.config.reconnectMaxPeriod,
-      ),
-    );
-    bus.setState('offline');
-    bus.emit({ type: 'offline' });
-    if (this.config.reconnectPeriod > 0 && !this.summaryTimer) {
-      const since = Date.now();
-      this.summaryTimer = setInterval(() => {
-        const s = this.status;
-        bus.log(
-          'warn',
-          messages.STILL_OFFLINE(this.url, Date.now() - since, s.reconnectAttempts, s.lastError),
-        );
-      }, SUMMARY_EVERY_MS);
-      this.summaryTimer.unref();
-    }
   }
 }
 
