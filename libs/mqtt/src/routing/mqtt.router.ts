@@ -272,11 +272,6 @@ function plan(definition: MqttHandlerDefinition, defaultShare: string | undefine
   return { planned, concurrency, timeout, ackOnReceipt };
 }
 
-/**
- * The filter entry of `handler` that this copy of the message is for. With MQTT 5
- * subscription identifiers the broker sends one copy per subscription, so a handler runs only
- * on the copy of its lowest-numbered matching subscription: once per message.
- */
 /** The message as `handler` sees it, or undefined when the copy is not meant for it. */
 function routeFor(
   handler: RoutedHandler,
@@ -287,6 +282,11 @@ function routeFor(
   return entry && { handler, message: new RoutedMessage(packet.topic, packet, entry.parsed) };
 }
 
+/**
+ * The filter entry of `handler` that this copy of the message is for. With MQTT 5
+ * subscription identifiers the broker sends one copy per subscription, so a handler runs only
+ * on the copy of its lowest-numbered matching subscription: once per message.
+ */
 function entryFor(
   handler: RoutedHandler,
   topic: string,
