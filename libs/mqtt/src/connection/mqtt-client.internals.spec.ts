@@ -109,6 +109,8 @@ describe(`MQTT.js internals (tested range ${MQTT_JS_TESTED_RANGE})`, () => {
       '_releaseIncomingQoS2Publish',
       '_clearReconnect',
       '_setupReconnect',
+      'noop',
+      'log',
       'incomingStore.del',
     ]);
   });

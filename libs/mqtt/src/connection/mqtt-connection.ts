@@ -14,6 +14,7 @@ import { awaitFirstConnection } from './first-connection';
 import { ConnectionHealth } from './connection-health';
 import { InboundAcks } from './inbound-acks';
 import {
+  batchDrainCallbacks,
   markRedeliveries,
   missingMqttClientInternals,
   rearmReconnect,
@@ -74,6 +75,7 @@ export class MqttConnection {
     if (missing.length > 0) throw new MqttConnectionError(messages.MQTT_JS_CHANGED(missing));
     this.client.handleMessage = (packet, callback) => this.onPublish(packet, callback);
     watchStreams(this.client, (stream) => this.onStream(stream));
+    batchDrainCallbacks(this.client);
     // MQTT-3.3.1-1: resends after a reconnect carry DUP=1.
     markRedeliveries(this.client);
     this.acks = new InboundAcks(this.client);
