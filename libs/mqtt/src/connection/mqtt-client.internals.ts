@@ -81,8 +81,8 @@ export function releaseIncomingQos2(client: MqttClient, packet: IPublishPacket):
  * One `drain` listener per socket for every write callback that waits for it. MQTT.js's
  * `_writePacket` adds a `once('drain', cb)` for each packet written while the socket's buffer is
  * full: with a thousand publishes outstanding, a drain then removes a thousand listeners one at
- * a time, each removal a scan of the list (a sixth of the CPU of a QoS 0 publish burst, raw
- * MQTT.js's too). Replaces the client's `_writePacket` (on this instance only) with the same
+ * a time, each removal a scan of the list (in a QoS 0 publish burst the module's CPU per message
+ * fell from ~4.2 to ~2.3 µs without it; raw MQTT.js spends ~3.7). Replaces the client's `_writePacket` (on this instance only) with the same
  * steps (`packetsend`, `writeToStream`, the callback at once when the write did not fill the
  * buffer) and one listener per socket that calls the waiting callbacks in write order; those of
  * a socket that never drains are never called, as with MQTT.js. Returns a function that undoes
