@@ -1,7 +1,6 @@
-import { connect, MqttClient } from 'mqtt';
-import { startFakeBroker, type FakeBroker } from '../../../../test/support/fake-broker';
-import { until } from '../../../../test/support/wait';
-import { batchDrainCallbacks, stopReconnecting } from './mqtt-client.internals';
+import { MqttClient } from 'mqtt';
+import { batchDrainCallbacks } from './mqtt-client.internals';
+import { fakeBrokerPerTest } from './mqtt-client.spec-helpers';
 
 /**
  * batchDrainCallbacks replaces MQTT.js's `_writePacket` with the same steps and one `drain`
@@ -32,28 +31,11 @@ const lines = (source: string) =>
     .join('\n  ');
 
 describe('batchDrainCallbacks (one drain listener per socket)', () => {
-  let fake: FakeBroker;
-  const clients: MqttClient[] = [];
-
-  beforeEach(async () => {
-    fake = await startFakeBroker();
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) {
-      stopReconnecting(c);
-      if (c.stream) await c.endAsync(true);
-    }
-    await fake.stop();
-  });
-
-  async function connected(patch: boolean): Promise<MqttClient> {
-    const c = connect(`mqtt://127.0.0.1:${fake.port}`, { clientId: 'drain', reconnectPeriod: 0 });
-    c.on('error', () => undefined);
-    if (patch) batchDrainCallbacks(c);
-    clients.push(c);
-    await until('CONNACK', () => c.connected);
-    return c;
-  }
+  const broker = fakeBrokerPerTest();
+  const connected = (patch: boolean) =>
+    broker.connected({ clientId: 'drain', reconnectPeriod: 0 }, (c) => {
+      if (patch) batchDrainCallbacks(c);
+    });
 
   /** Publishes `n` QoS 0 messages of 1 KiB with the socket corked; records callbacks in order. */
   function burst(c: MqttClient, n: number): { done: number[]; all: Promise<void> } {
@@ -96,7 +78,7 @@ describe('batchDrainCallbacks (one drain listener per socket)', () => {
     await all;
     expect(done).toEqual(Array.from({ length: 64 }, (_, i) => i));
     expect(sent.filter((cmd) => cmd === 'publish')).toHaveLength(64);
-    await fake.waitFor('all 64 PUBLISHes', () => fake.sent('publish').length === 64);
+    await broker.fake.waitFor('all 64 PUBLISHes', () => broker.fake.sent('publish').length === 64);
     // A second burst after the first drained gets a listener of its own.
     const again = burst(c, 64);
     expect(c.stream.listenerCount('drain')).toBeLessThanOrEqual(1);

@@ -1,12 +1,7 @@
 import { connect, type IPublishPacket, type MqttClient } from 'mqtt';
 import * as mqttPacket from 'mqtt-packet';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import {
-  dupBit,
-  flagBits,
-  startFakeBroker,
-  type FakeBroker,
-} from '../../../../test/support/fake-broker';
+import { dupBit, flagBits } from '../../../../test/support/fake-broker';
 import {
   MQTT_JS_TESTED_RANGE,
   markRedeliveries,
@@ -17,6 +12,7 @@ import {
   stopReconnecting,
   watchStreams,
 } from './mqtt-client.internals';
+import { fakeBrokerPerTest } from './mqtt-client.spec-helpers';
 
 /**
  * The contract with MQTT.js's private members (mqtt-client.internals.ts). If this fails after an
@@ -196,54 +192,33 @@ describe(`MQTT.js internals (tested range ${MQTT_JS_TESTED_RANGE})`, () => {
  * Against the fake broker of the e2e suites: it holds acknowledgements and records raw bytes.
  */
 describe('markRedeliveries (MQTT-3.3.1-1)', () => {
-  let fake: FakeBroker;
-  const clients: MqttClient[] = [];
-
-  beforeEach(async () => {
-    fake = await startFakeBroker({ connack: { sessionPresent: true } });
-  });
-  afterEach(async () => {
-    for (const c of clients.splice(0)) {
-      stopReconnecting(c);
-      if (c.stream) await c.endAsync(true);
-    }
-    await fake.stop();
-  });
-
-  async function connected(patch: boolean): Promise<MqttClient> {
-    const c = connect(`mqtt://127.0.0.1:${fake.port}`, {
-      clientId: 'internals',
-      clean: false,
-      reconnectPeriod: 50,
+  const broker = fakeBrokerPerTest({ connack: { sessionPresent: true } });
+  const connected = (patch: boolean): Promise<MqttClient> =>
+    broker.connected({ clientId: 'internals', clean: false, reconnectPeriod: 50 }, (c) => {
+      if (patch) markRedeliveries(c);
     });
-    c.on('error', () => undefined);
-    if (patch) markRedeliveries(c);
-    clients.push(c);
-    await until(() => c.connected, 'CONNACK');
-    return c;
-  }
   const isResend = (p: { packet: { cmd: string }; connection: number }) =>
     p.packet.cmd === 'publish' && p.connection === 2;
 
   it('MQTT.js alone still resends with DUP=0 (drop markRedeliveries once this fails)', async () => {
     const c = await connected(false);
-    fake.hold('publish');
+    broker.fake.hold('publish');
     c.publish('t', 'x', { qos: 1 });
-    await fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
-    await fake.drop();
-    await fake.waitFor('the resend', isResend);
-    expect(fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0]);
+    await broker.fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
+    await broker.fake.drop();
+    await broker.fake.waitFor('the resend', isResend);
+    expect(broker.fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0]);
   });
 
   it('the resend after a reconnect goes through _writePacket and gets DUP=1, same packet id', async () => {
     const c = await connected(true);
-    fake.hold('publish');
+    broker.fake.hold('publish');
     const done = c.publishAsync('t', 'x', { qos: 1 });
-    await fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
-    await fake.drop();
-    fake.release('publish');
+    await broker.fake.waitFor('the PUBLISH', (p) => p.packet.cmd === 'publish');
+    await broker.fake.drop();
+    broker.fake.release('publish');
     await done;
-    const sent = fake.sent('publish');
+    const sent = broker.fake.sent('publish');
     expect(sent.map((p) => [p.connection, dupBit(p.raw)])).toEqual([
       [1, 0],
       [2, 1],
@@ -253,10 +228,10 @@ describe('markRedeliveries (MQTT-3.3.1-1)', () => {
 
   it('a message published while offline goes out first with DUP=0', async () => {
     const c = await connected(true);
-    await fake.drop();
+    await broker.fake.drop();
     await until(() => !c.connected, 'the loss');
     await c.publishAsync('t', 'offline', { qos: 1 });
-    expect(fake.sent('publish').map((p) => [p.connection, dupBit(p.raw)])).toEqual([[2, 0]]);
+    expect(broker.fake.sent('publish').map((p) => [p.connection, dupBit(p.raw)])).toEqual([[2, 0]]);
   });
 
   it('listens to packetreceive only while a QoS 1/2 PUBLISH awaits its answer', async () => {
@@ -265,33 +240,33 @@ describe('markRedeliveries (MQTT-3.3.1-1)', () => {
     expect(listening()).toBe(0);
     await c.publishAsync('t', 'q0', { qos: 0 });
     expect(listening()).toBe(0);
-    fake.hold('publish');
+    broker.fake.hold('publish');
     const first = c.publishAsync('t', 'a', { qos: 1 });
     const second = c.publishAsync('t', 'b', { qos: 2 });
-    await fake.waitFor('both PUBLISHes', () => fake.sent('publish').length === 3);
+    await broker.fake.waitFor('both PUBLISHes', () => broker.fake.sent('publish').length === 3);
     expect(listening()).toBe(1);
-    fake.release('publish');
+    broker.fake.release('publish');
     await Promise.all([first, second]);
     expect(listening()).toBe(0);
     // And again after it stopped: the next answer is still seen (no DUP on a fresh packet).
     await c.publishAsync('t', 'c', { qos: 1 });
     expect(listening()).toBe(0);
-    expect(fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0, 0, 0]);
+    expect(broker.fake.sent('publish').map((p) => dupBit(p.raw))).toEqual([0, 0, 0, 0]);
   });
 
   it('MQTT-4.4.0-1 / MQTT-3.6.1-1: PUBREL is resent after a reconnect with flags 0b0010', async () => {
     const c = await connected(true);
-    fake.hold('pubrel');
+    broker.fake.hold('pubrel');
     const done = c.publishAsync('t', 'x', { qos: 2 });
-    await fake.waitFor('the PUBREL', (p) => p.packet.cmd === 'pubrel');
-    await fake.drop();
-    fake.release('pubrel');
+    await broker.fake.waitFor('the PUBREL', (p) => p.packet.cmd === 'pubrel');
+    await broker.fake.drop();
+    broker.fake.release('pubrel');
     await done;
-    const pubrels = fake.sent('pubrel');
+    const pubrels = broker.fake.sent('pubrel');
     expect(pubrels.map((p) => [p.connection, flagBits(p.raw)])).toEqual([
       [1, 0b0010],
       [2, 0b0010],
     ]);
-    expect(fake.sent('publish', 2)).toHaveLength(0);
+    expect(broker.fake.sent('publish', 2)).toHaveLength(0);
   });
 });
