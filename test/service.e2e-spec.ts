@@ -109,6 +109,27 @@ describe('MqttService', () => {
     }
   });
 
+  it('a QoS 0 burst that fills the socket: every publish resolves, every message arrives once, in order', async () => {
+    const n = 2000;
+    const collector = await collectMessages(raw, 'svc/burst', { qos: 1 });
+    try {
+      const filler = Buffer.alloc(2048, 0x2e);
+      // ~4 MB in one turn of the event loop: the socket's buffer fills, and the publishes
+      // written after that resolve only when it drains (one listener for all of them).
+      const sent = Array.from({ length: n }, (_, i) =>
+        mqtt.publish('svc/burst', Buffer.concat([Buffer.from(`${i};`), filler])),
+      );
+      expect(mqtt.client.stream.writableNeedDrain).toBe(true);
+      expect(mqtt.client.stream.listenerCount('drain')).toBeLessThanOrEqual(1);
+      await Promise.all(sent);
+      const got = await collector.waitFor(n, 20_000);
+      const numbers = got.map((m) => Number(m.payload.toString('utf8', 0, 6).split(';')[0]));
+      expect(numbers).toEqual(Array.from({ length: n }, (_, i) => i));
+    } finally {
+      collector.stop();
+    }
+  });
+
   it('retains a message for a late subscriber', async () => {
     const topic = uid('svc/retained');
     await mqtt.publish(topic, 'kept for later', { qos: 1, retain: true });
