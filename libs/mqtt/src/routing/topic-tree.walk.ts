@@ -228,11 +228,6 @@ export class Walk<T> {
     return this.equals(pos, run) ? end + 1 : -1;
   }
 
-  /** Whether the level from `pos` to `end` is exactly `key`. */
-  is(pos: number, end: number, key: string): boolean {
-    return end - pos === key.length && this.equals(pos, key);
-  }
-
   /** The text of level number `level`, which runs from `pos` to `end`. */
   text(level: number, pos: number, end: number): string {
     const stamps = this.textStamps;
