@@ -31,32 +31,29 @@ export type ArgsResolver = (message: MqttMessage, ctx: MqttContext | undefined) 
 export function argsResolver(params: readonly ParamPlan[], decoder: PayloadDecoder): ArgsResolver {
   const argc = params.reduce((n, p) => Math.max(n, p.index + 1), 0);
   const count = params.length;
+  // The payload is decoded here, once for all its parameters; the rest but user properties are
+  // read as the straight call path reads them.
+  const readers = params.map((p) =>
+    p.type === MqttParamType.PAYLOAD ? undefined : straightReader(p.type, p.data, decoder),
+  );
   return (message, given) => {
     const values: unknown[] = new Array(argc);
     let decoded: unknown = NOT_DECODED;
     let ctx = given;
     for (let k = 0; k < count; k++) {
       const p = params[k];
-      switch (p.type) {
-        case MqttParamType.PAYLOAD:
-          if (decoded === NOT_DECODED) {
-            decoded = ctx === undefined ? decoder(message.payload) : ctx.getPayload();
-          }
-          values[p.index] =
-            p.data === undefined ? decoded : (decoded as Record<string, unknown> | null)?.[p.data];
-          break;
-        case MqttParamType.TOPIC_PARAM:
-          values[p.index] = p.data === undefined ? undefined : topicParamOf(message, p.data);
-          break;
-        case MqttParamType.RAW_PAYLOAD:
-          values[p.index] = message.payload;
-          break;
-        case MqttParamType.TOPIC:
-          values[p.index] = message.topic;
-          break;
-        default:
-          ctx ??= new MqttContext(message, decoder);
-          values[p.index] = otherArg(p.type, p.data, ctx);
+      const read = readers[k];
+      if (read !== undefined) {
+        values[p.index] = read(message);
+      } else if (p.type === MqttParamType.PAYLOAD) {
+        if (decoded === NOT_DECODED) {
+          decoded = ctx === undefined ? decoder(message.payload) : ctx.getPayload();
+        }
+        values[p.index] =
+          p.data === undefined ? decoded : (decoded as Record<string, unknown> | null)?.[p.data];
+      } else {
+        ctx ??= new MqttContext(message, decoder);
+        values[p.index] = contextArg(p.type, p.data, ctx);
       }
     }
     return values;
@@ -124,9 +121,9 @@ function topicParamOf(message: MqttMessage, name: string): string | undefined {
   return message instanceof RoutedMessage ? message.param(name) : message.params[name];
 }
 
-/** The less common arguments, read through the call's context. */
-function otherArg(type: MqttParamType, data: string | undefined, ctx: MqttContext): unknown {
-  if (type !== MqttParamType.USER_PROPERTIES) return messageArg(type, data, ctx.message);
+/** The arguments read through the call's context: user properties. */
+function contextArg(type: MqttParamType, data: string | undefined, ctx: MqttContext): unknown {
+  if (type !== MqttParamType.USER_PROPERTIES) return undefined;
   const props = ctx.getUserProperties();
   return data === undefined ? props : props[data];
 }
