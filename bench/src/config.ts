@@ -3,7 +3,11 @@
  * - BENCH_QUICK=1: a smoke run of about 30 s (small message counts; targets still evaluated, but
  *   the memory target only means something at 1,000,000 messages);
  * - BENCH_SCALE (default 1): multiplies the message counts (0.5 halves them);
- * - BENCH_ROUNDS (default 5, quick 3): measured rounds per contestant (the median is reported);
+ * - BENCH_ROUNDS (default 5, quick 3): measured rounds per contestant (the median is reported)
+ *   of the scenarios that keep one process per contestant (publish, latency, matcher);
+ * - BENCH_PROCESSES (default 3, quick 1) and BENCH_PROCESS_ROUNDS (default 3): the receive
+ *   scenarios (receive, scale, devices, dto) start each contestant afresh this many times and
+ *   measure this many rounds in each process (see receive-group.ts);
  * - BENCH_ONLY: comma-separated scenarios to run (see SCENARIOS); default all;
  * - BENCH_SIZES: other-subscription counts of the routing-scale scenario (default 10,10000);
  * - BENCH_TOPICS: distinct device topics of the `devices` scenario (default 100000);
@@ -36,6 +40,13 @@ export interface BenchConfig {
   readonly quick: boolean;
   readonly scale: number;
   readonly rounds: number;
+  /**
+   * Fresh receiver processes per contestant of a receive group, one after the other: the JIT
+   * of one process can be luckier than another's for all its rounds, on the same code.
+   */
+  readonly processes: number;
+  /** Measured rounds in each receiver process of a receive group. */
+  readonly processRounds: number;
   readonly scenarios: ReadonlySet<Scenario>;
   readonly broker: string;
   readonly profile: boolean;
@@ -103,10 +114,14 @@ export function loadConfig(): BenchConfig {
   }
   const n = (full: number, small: number): number =>
     Math.max(100, Math.round((quick ? small : full) * scale));
+  const whole = (name: string, fallback: number): number =>
+    Math.max(1, Math.round(positive(name, fallback)));
   return {
     quick,
     scale,
     rounds,
+    processes: whole('BENCH_PROCESSES', quick ? 1 : 3),
+    processRounds: whole('BENCH_PROCESS_ROUNDS', 3),
     scenarios: new Set((only.length > 0 ? only : SCENARIOS) as Scenario[]),
     broker: process.env.BENCH_BROKER ?? 'auto',
     profile: process.env.BENCH_PROFILE === '1',

@@ -29,6 +29,8 @@ export interface ReceiverOptions {
   /** @default 'count' */
   readonly shape?: HandlerShape;
   readonly execArgv?: string[];
+  /** Which of a group's fresh processes this is (client id and profile name). @default 0 */
+  readonly pass?: number;
 }
 
 /** The state of one run, shared by its scenarios. */
@@ -83,7 +85,8 @@ export class BenchContext {
     group: string,
     options: ReceiverOptions,
   ): Promise<WorkerProcess> {
-    return WorkerProcess.start(`${kind} receiver (${group})`, 'receiver.ts', {
+    const pass = options.pass ? `-p${options.pass}` : '';
+    return WorkerProcess.start(`${kind} receiver (${group}${pass})`, 'receiver.ts', {
       env: {
         BENCH_KIND: kind,
         BENCH_URL: this.broker.url,
@@ -91,8 +94,8 @@ export class BenchContext {
         BENCH_QOS: options.qos,
         BENCH_OTHERS: options.others ?? 0,
         BENCH_SHAPE: options.shape ?? 'count',
-        BENCH_CLIENT_ID: `bench-${this.runId}-${group}-${kind}`,
-        ...this.profileEnv(`${group}-${kind}-receiver`),
+        BENCH_CLIENT_ID: `bench-${this.runId}-${group}-${kind}${pass}`,
+        ...this.profileEnv(`${group}-${kind}-receiver${pass}`),
       },
       execArgv: options.execArgv,
     });

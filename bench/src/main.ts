@@ -54,7 +54,7 @@ async function runBench(): Promise<void> {
     });
     ctx = new BenchContext(config, broker, publisher, runId, stamp);
     ctx.log(
-      `run ${runId}: ${config.quick ? 'QUICK, ' : ''}scale ${config.scale}, ${config.rounds} rounds, ` +
+      `run ${runId}: ${config.quick ? 'QUICK, ' : ''}scale ${config.scale}, ${config.rounds} rounds (receive scenarios ${config.processes} processes × ${config.processRounds}), ` +
         `scenarios ${[...config.scenarios].join(', ')}`,
     );
     for (const name of SCENARIOS) {

@@ -52,7 +52,7 @@ export function printSummary(
     `nestjs-mqtt benchmarks — ${meta.date} — ${meta.cpus}, node ${meta.node}`,
     `broker: ${meta.broker}`,
     `${config.quick ? 'QUICK run (BENCH_QUICK=1): small counts, numbers are indicative only. ' : ''}` +
-      `${config.rounds} rounds per contestant, medians; load average ${meta.loadavgStart.map((l) => l.toFixed(2)).join(' ')} → ${meta.loadavgEnd.map((l) => l.toFixed(2)).join(' ')}`,
+      `receive scenarios ${config.processes} processes × ${config.processRounds} rounds per contestant, others ${config.rounds} rounds; medians; load average ${meta.loadavgStart.map((l) => l.toFixed(2)).join(' ')} → ${meta.loadavgEnd.map((l) => l.toFixed(2)).join(' ')}`,
     '',
     rowsTable(result.rows),
   ];
@@ -63,7 +63,8 @@ export function printSummary(
     ratiosTable(result.ratios),
     '',
     'wall: ratio of the medians of the rounds; CPU: the same by CPU time per message of the measured',
-    'processes. The verdict uses wall unless the rounds of either side spread by more than 20%.',
+    "processes; CPU best: by each process's least CPU time per message (median over processes).",
+    'The verdict uses wall unless the rounds of either side spread by more than 20%, then CPU best.',
     '',
     result.peers.join('\n'),
   );

@@ -1,7 +1,8 @@
 /**
  * One receive comparison ("group"): every contestant's receiver started side by side, warmed up,
- * then drained in rounds whose order rotates; one row per contestant (median msg/s, CPU µs/msg).
- * The receive, scale, devices and dto scenarios are groups with different settings.
+ * then drained in rounds whose order rotates; all that again in fresh processes (config
+ * `processes`); one row per contestant (median msg/s, CPU µs/msg). The receive, scale, devices
+ * and dto scenarios are groups with different settings.
  */
 import { performance } from 'node:perf_hooks';
 import { rotate, type BenchContext, type ReceiverKind } from './context';
@@ -43,17 +44,53 @@ export interface GroupSpec {
   readonly contestants: readonly Contestant[];
 }
 
-/** Runs one group and adds its rows to `ctx.rows`. */
+/** What one contestant's processes of a group measured. */
+interface Measured {
+  /** Per process, its measured drains in order. */
+  readonly passes: DrainResult[][];
+  stray: number;
+  bad: number;
+}
+
+/**
+ * Runs one group and adds its rows to `ctx.rows`: `config.processes` passes, each with fresh
+ * receivers of every contestant, warmed up and drained `config.processRounds` times. The drain
+ * size of each contestant is fixed by the first pass.
+ */
 export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promise<void> {
+  const measured = new Map<ReceiverKind, Measured>(
+    spec.contestants.map((c) => [c.id, { passes: [], stray: 0, bad: 0 }]),
+  );
+  const perRound = new Map<ReceiverKind, number>();
+  for (let pass = 0; pass < ctx.config.processes; pass++) {
+    await runPass(ctx, spec, pass, perRound, measured);
+  }
+  for (const c of spec.contestants) {
+    pushRow(ctx, spec, c, perRound.get(c.id)!, measured.get(c.id)!);
+  }
+}
+
+/** One pass of a group: its receivers started side by side, warmed up, drained, stopped. */
+async function runPass(
+  ctx: BenchContext,
+  spec: GroupSpec,
+  pass: number,
+  perRound: Map<ReceiverKind, number>,
+  measured: Map<ReceiverKind, Measured>,
+): Promise<void> {
   const { group, qos, others, shape, contestants } = spec;
   const topics = spec.topics ?? 1;
   // Topic prefix, client ids and profile names: unique per scenario and group.
   const where = `${spec.scenario}-${group}`;
-  ctx.log(`${spec.scenario} ${spec.label}: starting receivers`);
+  const passes = ctx.config.processes;
+  ctx.log(
+    `${spec.scenario} ${spec.label}: starting receivers` +
+      (passes > 1 ? ` (process ${pass + 1} of ${passes})` : ''),
+  );
   const receivers = new Map<ReceiverKind, WorkerProcess>();
   try {
     const started = await Promise.all(
-      contestants.map((c) => ctx.startReceiver(c.id, where, { qos, others, shape })),
+      contestants.map((c) => ctx.startReceiver(c.id, where, { qos, others, shape, pass })),
     );
     contestants.forEach((c, i) => receivers.set(c.id, started[i]));
     const nest = receivers.get('nest');
@@ -65,17 +102,18 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
           : '') +
         (module ? `; module broker filters ${String(module.info.brokerFilters)}` : ''),
     );
+    // Round names carry the pass: `p1r0`; as long for every contestant.
     const topic = (id: ReceiverKind, round: string): string =>
       topics > 1
         ? deviceTopics(ctx.prefix(where, id))
-        : measuredTopic(ctx.prefix(where, id), round);
+        : measuredTopic(ctx.prefix(where, id), `p${pass}${round}`);
 
     // Calibration and two warm-ups (a quarter of a drain each), not recorded. The second
     // warm-up sizes the measured drains (the first still runs cold code: class-validator's
     // first thousands of messages cost several times the rest): every contestant gets receiveN
     // messages unless that would take longer than maxDrainSec of CPU time (by CPU time, so a
-    // busy machine does not shrink the drains of a fast contestant).
-    const perRound = new Map<ReceiverKind, number>();
+    // busy machine does not shrink the drains of a fast contestant). Later passes keep the
+    // first pass's sizes, so that every process of a contestant drains as many messages.
     const { calibrateN, minN, receiveN, maxDrainSec } = ctx.config;
     const sized = (d: DrainResult): number => {
       const rate = d.cpuUsPerMsg > 0 ? Math.max(d.rate, 1e6 / d.cpuUsPerMsg) : d.rate;
@@ -83,29 +121,25 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
     };
     for (const c of contestants) {
       const worker = receivers.get(c.id)!;
-      const cal = await ctx.drain(
+      const known = perRound.get(c.id);
+      let warm = await ctx.drain(
         worker,
         topic(c.id, 'cal'),
         Math.min(calibrateN, receiveN),
         qos,
         topics,
       );
-      let warm = cal;
       for (const round of ['warm1', 'warm2']) {
-        warm = await ctx.drain(
-          worker,
-          topic(c.id, round),
-          Math.round(sized(warm) / 4),
-          qos,
-          topics,
-        );
+        const n = Math.round((known ?? sized(warm)) / 4);
+        warm = await ctx.drain(worker, topic(c.id, round), n, qos, topics);
       }
-      perRound.set(c.id, sized(warm));
+      if (known === undefined) perRound.set(c.id, sized(warm));
     }
 
-    const samples = new Map<ReceiverKind, DrainResult[]>(contestants.map((c) => [c.id, []]));
-    for (let round = 0; round < ctx.config.rounds; round++) {
-      for (const c of rotate(contestants, round)) {
+    const results = new Map<ReceiverKind, DrainResult[]>(contestants.map((c) => [c.id, []]));
+    for (let round = 0; round < ctx.config.processRounds; round++) {
+      // Rotation goes on across passes: ABC, BCA, CAB, ABC, ...
+      for (const c of rotate(contestants, pass * ctx.config.processRounds + round)) {
         const n = perRound.get(c.id)!;
         const t = performance.now();
         const result = await ctx.drain(
@@ -116,48 +150,60 @@ export async function runReceiveGroup(ctx: BenchContext, spec: GroupSpec): Promi
           topics,
         );
         const wall = (performance.now() - t) / 1000;
-        samples.get(c.id)!.push(result);
+        results.get(c.id)!.push(result);
         const dropped = result.expected - result.received;
+        const name = passes > 1 ? `${pass + 1}.${round + 1}` : `${round + 1}`;
         ctx.log(
-          `  round ${round + 1} ${c.id.padEnd(6)} ${formatNumber(result.rate).padStart(6)} msg/s` +
+          `  round ${name} ${c.id.padEnd(6)} ${formatNumber(result.rate).padStart(6)} msg/s` +
             ` (${formatNumber(n)} msgs, ${result.cpuUsPerMsg.toFixed(2)} µs CPU/msg, drain ${(result.elapsedMs / 1000).toFixed(2)} s of ${wall.toFixed(2)} s${dropped ? `, ${dropped} MISSING` : ''})` +
             countersText(result),
         );
       }
     }
-
     for (const c of contestants) {
-      const results = samples.get(c.id)!;
+      const m = measured.get(c.id)!;
+      m.passes.push(results.get(c.id)!);
       const mem = await receivers
         .get(c.id)!
         .request<MemorySample & { stray: number; bad: number }>('mem');
-      const drops = results.reduce((sum, d) => sum + d.expected - d.received, 0);
-      const notes: string[] = [];
-      if (mem.stray > 0) notes.push(`${mem.stray} messages reached other handlers`);
-      if (mem.bad > 0) notes.push(`${mem.bad} handler calls got a wrong value`);
-      if (drops > 0) notes.push(`${drops} messages missing`);
-      const n = perRound.get(c.id)!;
-      if (topics > 1 && n < topics) notes.push(`${formatNumber(n)} distinct topics per round`);
-      ctx.rows.push(
-        makeRow({
-          key: `${spec.scenario}/${group}/${c.id}`,
-          scenario: spec.scenario,
-          label: spec.label,
-          contestant: c.name,
-          unit: 'msg/s',
-          higherIsBetter: true,
-          samples: results.map((d) => d.rate),
-          perRound: n,
-          drops,
-          cpuUsPerMsg: median(results.map((d) => d.cpuUsPerMsg)),
-          cpuBestUsPerMsg: Math.min(...results.map((d) => d.cpuUsPerMsg)),
-          note: notes.join('; ') || undefined,
-        }),
-      );
+      m.stray += mem.stray;
+      m.bad += mem.bad;
     }
   } finally {
     await Promise.all([...receivers.values()].map((w) => w.stop()));
   }
+}
+
+/**
+ * One contestant's row: the median of all its rounds by rate and by CPU time per message; its
+ * "best" CPU time is the median over its processes of each process's least (interference only
+ * adds time within a process; the median then keeps one process's luckier JIT from deciding).
+ */
+function pushRow(ctx: BenchContext, spec: GroupSpec, c: Contestant, n: number, m: Measured): void {
+  const results = m.passes.flat();
+  const drops = results.reduce((sum, d) => sum + d.expected - d.received, 0);
+  const notes: string[] = [];
+  if (m.stray > 0) notes.push(`${m.stray} messages reached other handlers`);
+  if (m.bad > 0) notes.push(`${m.bad} handler calls got a wrong value`);
+  if (drops > 0) notes.push(`${drops} messages missing`);
+  const topics = spec.topics ?? 1;
+  if (topics > 1 && n < topics) notes.push(`${formatNumber(n)} distinct topics per round`);
+  ctx.rows.push(
+    makeRow({
+      key: `${spec.scenario}/${spec.group}/${c.id}`,
+      scenario: spec.scenario,
+      label: spec.label,
+      contestant: c.name,
+      unit: 'msg/s',
+      higherIsBetter: true,
+      samples: results.map((d) => d.rate),
+      perRound: n,
+      drops,
+      cpuUsPerMsg: median(results.map((d) => d.cpuUsPerMsg)),
+      cpuBestUsPerMsg: median(m.passes.map((p) => Math.min(...p.map((d) => d.cpuUsPerMsg)))),
+      note: notes.join('; ') || undefined,
+    }),
+  );
 }
 
 /**

@@ -24,7 +24,10 @@ export interface Row {
   readonly drops?: number;
   /** Median CPU time of the measured process per message, in microseconds. */
   readonly cpuUsPerMsg?: number;
-  /** The least CPU time per message of any round: the round least disturbed by the machine. */
+  /**
+   * The least CPU time per message of the rounds, the least disturbed by the machine; where a
+   * row's rounds come from several processes, the median over its processes of each one's least.
+   */
   readonly cpuBestUsPerMsg?: number;
   readonly note?: string;
 }
