@@ -76,6 +76,13 @@ describe('architecture rules', () => {
     expect(users).toEqual(['explorer/nest.internals.ts']);
   });
 
+  it("only class-validator.internals.ts touches class-validator's constraint metadata", () => {
+    const users = files
+      .filter((f) => /\b(getTargetValidatorConstraints|ConstraintMetadata)\b/.test(f.text))
+      .map((f) => f.path);
+    expect(users).toEqual(['config/class-validator.internals.ts']);
+  });
+
   it('no source file is longer than 350 lines', () => {
     const long = files.filter((f) => f.lines > 350).map((f) => f.path);
     expect(long).toEqual([]);

@@ -4,6 +4,7 @@ import {
   type ValidationArguments,
   type ValidationOptions,
 } from 'class-validator';
+import { ownConstraintInstance } from './class-validator.internals';
 import { brokerUrl } from './mqtt-config.broker-url';
 import * as parsers from './mqtt-config.values';
 import type { MqttTextOptions, MqttValueParser } from './mqtt-config.values';
@@ -28,7 +29,9 @@ type ConstraintClass = new () => object;
  * MqttConfigDto then became ~40 hidden classes at class-validator's `instance.validate(...)`
  * call, and every payload DTO validated after them ran ~5% more instructions
  * (docs/benchmarks.md, "This round").
- * Memoised by name: building a class registers it with class-validator, which is global.
+ * Memoised by name: building a class registers it with class-validator, which is global. Each
+ * class gets an instance of its own, out of class-validator's container, which payload DTOs'
+ * rules would otherwise search past (class-validator.internals.ts).
  */
 const constraintClasses = new Map<string, ConstraintClass>();
 
@@ -45,6 +48,7 @@ function constraintClass(name: string): ConstraintClass {
       return result.ok ? `${args.property} is invalid.` : result.message;
     }
   }
+  ownConstraintInstance(MqttValueConstraint);
   constraintClasses.set(name, MqttValueConstraint);
   return MqttValueConstraint;
 }
