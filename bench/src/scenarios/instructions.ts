@@ -2,9 +2,14 @@
  * instructions: the receive path of raw MQTT.js and of the module counted in machine
  * instructions per message, under valgrind's callgrind (bench/workers/instructions.ts), fed by
  * an in-process fake broker. Timing on a shared 2-core machine swings by 50-100% from round to
- * round; instruction counts repeat within ~2%, so these ratios are the steady reading of the
- * same comparisons as `devices` and `dto` (what they leave out: cache misses, waits, GC threads'
- * timing). Skipped, with a line saying so, when valgrind is not installed.
+ * round; instruction counts do not, so these ratios are the steady reading of the same
+ * comparisons as `devices` and `dto` (what they leave out: cache misses, waits, GC threads'
+ * timing). Every contestant runs with the same V8 flags, NODE_FLAGS: without them, when V8
+ * compiles and collects on its helper threads changes what the JIT does, and one process counted
+ * up to ~4% more than another on the same code. With them, a loop without I/O counts the same
+ * within a few instructions; here the socket reads still come in chunks of varying size, and
+ * two counts of one contestant differ by up to ~2%.
+ * Skipped, with a line saying so, when valgrind is not installed.
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -30,6 +35,9 @@ const CASES = [
 /** Counts per contestant and case; the lower is kept. */
 const RUNS = 2;
 
+/** No compiler or GC helper threads, deterministic choices: the same count every run. */
+const NODE_FLAGS = ['--single-threaded', '--predictable'];
+
 const CONTESTANTS = [
   { id: 'raw', name: 'raw MQTT.js' },
   { id: 'module', name: 'nestjs-mqtt' },
@@ -47,8 +55,7 @@ export async function instructions(ctx: BenchContext): Promise<void> {
   try {
     for (const c of CASES) {
       ctx.log(`instructions: ${c.label}, ${formatNumber(perFeed * 2)} messages counted`);
-      // Each contestant RUNS times, raw and module side by side (counts do not depend on load);
-      // the lower count is kept: JIT timing moves a count by ~1-2% from run to run, upwards.
+      // Each contestant RUNS times, raw and module side by side (counts do not depend on load).
       const counts = new Map<string, number[]>(CONTESTANTS.map((x) => [x.id, []]));
       for (let run = 0; run < RUNS; run++) {
         const pair = await Promise.all(
@@ -94,6 +101,7 @@ function count(
     '--instr-atstart=no',
     `--callgrind-out-file=${out}`,
     process.execPath,
+    ...NODE_FLAGS,
     '-r',
     REGISTER_TS,
     WORKER,
