@@ -35,7 +35,10 @@ const CASES = [
 /** Counts per contestant and case; the lower is kept. */
 const RUNS = 2;
 
-/** No compiler or GC helper threads, deterministic choices: the same count every run. */
+/**
+ * No compiler or GC helper threads, deterministic choices: only the socket reads still vary a
+ * count.
+ */
 const NODE_FLAGS = ['--single-threaded', '--predictable'];
 
 const CONTESTANTS = [
