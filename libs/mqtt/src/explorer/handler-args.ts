@@ -68,11 +68,11 @@ export type ArgReader = (message: MqttMessage) => unknown;
 const NOTHING: ArgReader = () => undefined;
 
 /**
- * One reader per parameter position (one of `undefined` where no decorator is), when every
- * parameter is read straight off the message, without an `MqttContext`, and at most one decodes
- * the payload: the handler can then be called with its arguments rather than through an
- * argument array, and no context is made. Each reader gives what `argsResolver` gives without a given context.
- * Undefined for any other shape (user properties, two payload parameters).
+ * One reader per parameter position (one that reads `undefined` where no decorator is), when
+ * every parameter is read straight off the message, without an `MqttContext`, and at most one
+ * decodes the payload: the handler can then be called with its arguments rather than through an
+ * argument array, and no context is made. Each reader gives what `argsResolver` gives without a
+ * given context. Undefined for any other shape (user properties, two payload parameters).
  */
 export function straightReaders(
   params: readonly ParamPlan[],
